@@ -1,0 +1,28 @@
+import { DataError } from "./errors.ts";
+import type { Model, SourceLoc } from "./types.ts";
+
+/** USD cost of one answer: tokens × price, prices in USD per 1M tokens (FusionBench convention). */
+export function costOf(inputPrice: number, outputPrice: number, inputTokens: number, outputTokens: number): number {
+  return (inputTokens * inputPrice + outputTokens * outputPrice) / 1e6;
+}
+
+/**
+ * Cost when the source gives none. A model without a price is an error naming the model —
+ * never a silent $0.
+ */
+export function computeCost(
+  model: Model,
+  inputTokens: number | null,
+  outputTokens: number | null,
+  loc: SourceLoc | null,
+): number {
+  if (model.inputPrice === null || model.outputPrice === null)
+    throw new DataError(
+      loc,
+      "cost",
+      `no cost given and model "${model.name}" has no price (input/output USD per 1M tokens)`,
+    );
+  if (inputTokens === null || outputTokens === null)
+    throw new DataError(loc, "cost", `no cost given and no token counts to compute it for model "${model.name}"`);
+  return costOf(model.inputPrice, model.outputPrice, inputTokens, outputTokens);
+}

@@ -1,0 +1,26 @@
+import type { SourceLoc } from "./types.ts";
+
+/** A bad input record: the message always names file, line/row and field. */
+export class DataError extends Error {
+  readonly loc: SourceLoc | null;
+  readonly field: string | null;
+  constructor(loc: SourceLoc | null, field: string | null, problem: string) {
+    super(DataError.format(loc, field, problem));
+    this.name = "DataError";
+    this.loc = loc;
+    this.field = field;
+  }
+  static format(loc: SourceLoc | null, field: string | null, problem: string): string {
+    const where = loc ? `${loc.file}:${loc.unit ?? "line"} ${loc.line}` : "";
+    const what = field ? `field "${field}"` : "";
+    return [where, what].filter(Boolean).join(", ") + (where || what ? ": " : "") + problem;
+  }
+}
+
+/** A usage error (bad flag, unknown format): printed without a stack trace. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}

@@ -1,0 +1,77 @@
+import { readFile, stat } from "node:fs/promises";
+import { basename, extname } from "node:path";
+import { DataError } from "../errors.ts";
+import type { SourceLoc } from "../types.ts";
+
+/** Shared file readers for importers: every parse failure names the file and line. */
+
+export async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Parse a whole-file JSON document; a syntax error names the file and the line it occurs on. */
+export async function readJsonFile(path: string): Promise<unknown> {
+  const text = await readFile(path, "utf8");
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const pos = /position (\d+)/.exec(msg);
+    const line = pos ? text.slice(0, Number(pos[1])).split("\n").length : text.split("\n").length;
+    throw new DataError({ file: path, line }, null, `invalid JSON (${msg}); is the file truncated?`);
+  }
+}
+
+/** Parse JSON Lines: blank lines are skipped, a bad line is an error naming it. */
+export async function readJsonLines(path: string): Promise<Array<{ value: Record<string, unknown>; loc: SourceLoc }>> {
+  const text = await readFile(path, "utf8");
+  const out: Array<{ value: Record<string, unknown>; loc: SourceLoc }> = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]?.trim() ?? "";
+    if (!line) continue;
+    const loc: SourceLoc = { file: path, line: i + 1 };
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      throw new DataError(loc, null, `invalid JSON line (${(e as Error).message})`);
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value))
+      throw new DataError(loc, null, "expected a JSON object on this line");
+    out.push({ value: value as Record<string, unknown>, loc });
+  }
+  return out;
+}
+
+/** "train" or "test" when a file name says so (`*_train.*`, `train.json`, `partial_test`), else null. */
+export function splitFromFileName(path: string): "train" | "test" | null {
+  const name = basename(path, extname(path)).toLowerCase();
+  if (/(^|[_\-.])train($|[_\-.])/.test(name) || name === "train") return "train";
+  if (/(^|[_\-.])(partial_)?test($|[_\-.])/.test(name) || name === "test") return "test";
+  return null;
+}
+
+export function asRecord(v: unknown, loc: SourceLoc, what: string): Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw new DataError(loc, null, `expected ${what} to be a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+export function asArray(v: unknown, loc: SourceLoc, what: string): unknown[] {
+  if (!Array.isArray(v)) throw new DataError(loc, null, `expected ${what} to be a JSON array`);
+  return v;
+}
