@@ -1,0 +1,80 @@
+import type { Mode } from "../data/types.ts";
+
+/**
+ * The one Router abstraction (scikit-learn style): every router fits on the same TrainingSet and predicts
+ * the same way, so evaluation, the CLI and the gateway never special-case a router.
+ *
+ * A router predicts, for each candidate (model, mode), the expected performance and cost of sending the
+ * query there. Choosing a candidate from those predictions under a knob (scenario or λ) is one shared
+ * function in objective.ts, so a frontier sweep never retrains.
+ */
+
+/** A routing candidate; `key` is FusionBench's name (model, or model + "_think"). */
+export interface CandidateInfo {
+  key: string;
+  model: string;
+  mode: Mode;
+  inputPrice: number | null;
+  outputPrice: number | null;
+  description: string | null;
+}
+
+/** One query as a router sees it. */
+export interface RouteQuery {
+  text: string;
+  /** The query embedding (unit-normalised) from the embedder the router was trained with. */
+  embedding: Float32Array;
+  task?: string | null;
+  domain?: string | null;
+  taskDescription?: string | null;
+}
+
+/** Training data: n queries × c candidates, row-major, NaN where no outcome is known. */
+export interface TrainingSet {
+  candidates: CandidateInfo[];
+  queries: RouteQuery[];
+  performance: Float64Array;
+  cost: Float64Array;
+  /** LLM-judge scores when the data has them (same layout), else null. */
+  judge: Float64Array | null;
+}
+
+/** Predictions for a batch: n × c, row-major. */
+export interface Prediction {
+  performance: Float64Array;
+  cost: Float64Array;
+  /** Optional per-(query, candidate) explanation, e.g. "7 of 10 nearest neighbours solved it". */
+  reasons?: string[];
+}
+
+export interface RankedCandidate {
+  key: string;
+  model: string;
+  mode: Mode;
+  predictedPerformance: number;
+  predictedCost: number;
+  /** The objective value the ranking is sorted by. */
+  score: number;
+  reason: string;
+}
+
+/** Serialised router: loads in another process with `loadRouter`. */
+export interface RouterArtifact {
+  format: "fusionkit-router";
+  version: 1;
+  router: string;
+  params: Record<string, unknown>;
+  embedder: string;
+  candidates: CandidateInfo[];
+  state: unknown;
+  trainedAt: string;
+}
+
+export interface Router {
+  readonly name: string;
+  fit(data: TrainingSet): void;
+  predict(queries: RouteQuery[]): Prediction;
+  /** JSON-serialisable learned state; `restore` is its inverse. */
+  state(): unknown;
+  restore(state: unknown, candidates: CandidateInfo[]): void;
+}
