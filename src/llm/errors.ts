@@ -1,0 +1,25 @@
+/**
+ * An LLM call that failed for good (after retries, or at once when retrying cannot help).
+ * Messages name provider and model and never contain an API key.
+ */
+export class LlmError extends Error {
+  /** HTTP status when the upstream answered, null for connection errors, timeouts and malformed bodies. */
+  readonly status: number | null;
+  /** True when every further call will fail the same way (bad key, unknown model, missing env var). */
+  readonly fatal: boolean;
+  readonly attempts: number;
+  constructor(message: string, opts: { status?: number | null; fatal?: boolean; attempts?: number } = {}) {
+    super(message);
+    this.name = "LlmError";
+    this.status = opts.status ?? null;
+    this.fatal = opts.fatal ?? false;
+    this.attempts = opts.attempts ?? 1;
+  }
+}
+
+/** Replace every occurrence of each secret by "***" (error texts from upstreams may quote the key). */
+export function redact(text: string, secrets: ReadonlyArray<string | undefined>): string {
+  let out = text;
+  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join("***");
+  return out;
+}
