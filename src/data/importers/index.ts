@@ -1,9 +1,23 @@
 import { UsageError } from "../errors.ts";
+import { fusionbenchImporter } from "./fusionbench.ts";
+import { fusionkitImporter } from "./fusionkit.ts";
 import type { Importer } from "./importer.ts";
 import { llmrouterImporter } from "./llmrouter.ts";
+import { llmrouterNqImporter } from "./llmrouter-nq.ts";
+import { routellmImporter } from "./routellm.ts";
+import { routeprofileImporter } from "./routeprofile.ts";
+import { routerbenchImporter } from "./routerbench.ts";
 
 /** Name → importer registry; `fusionkit import --format <name>` and detection both read it. */
-export const IMPORTERS: Importer[] = [llmrouterImporter];
+export const IMPORTERS: Importer[] = [
+  fusionbenchImporter,
+  llmrouterImporter,
+  routeprofileImporter,
+  llmrouterNqImporter,
+  routellmImporter,
+  routerbenchImporter,
+  fusionkitImporter,
+];
 
 export function importerByName(format: string): Importer {
   const imp = IMPORTERS.find((i) => i.format === format);
