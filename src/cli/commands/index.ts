@@ -1,6 +1,9 @@
 import type { Command } from "commander";
+import { registerDistill } from "./distill.ts";
 import { registerExport } from "./export.ts";
 import { registerImport } from "./import.ts";
+import { registerKeys } from "./keys.ts";
+import { registerServe } from "./serve.ts";
 import { registerSplit } from "./split.ts";
 import { registerStats } from "./stats.ts";
 
@@ -8,6 +11,9 @@ import { registerStats } from "./stats.ts";
 export function registerCommands(program: Command): void {
   registerImport(program);
   registerExport(program);
+  registerDistill(program);
   registerSplit(program);
   registerStats(program);
+  registerServe(program);
+  registerKeys(program);
 }

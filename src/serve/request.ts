@@ -1,0 +1,115 @@
+import type { Knob } from "../routing/objective.ts";
+import type { RouteOn, WireMessage } from "./conversation.ts";
+import { badRequest } from "./errors.ts";
+
+/**
+ * The parts of a chat-completions body the gateway acts on, validated. Per-request routing knobs travel in
+ * a `fusionkit` object in the body (removed before forwarding):
+ *   {"fusionkit": {"models": [...], "max_cost": 0.001, "scenario": "balance" | "lambda": 2000,
+ *                  "thought": true, "route_on": "last-user"}}
+ */
+
+export interface RequestKnobs {
+  /** Allowed upstream models (names from the providers file). */
+  models: Set<string> | null;
+  /** Upper bound on predicted USD cost of the answer. */
+  maxCost: number | null;
+  knob: Knob | null;
+  thought: boolean | null;
+  routeOn: RouteOn | null;
+}
+
+export interface ChatBody {
+  raw: Record<string, unknown>;
+  model: string;
+  messages: WireMessage[];
+  stream: boolean;
+  /** The client asked for the usage chunk of a stream. */
+  wantsUsage: boolean;
+  knobs: RequestKnobs;
+  /** `user` field, used as the session key when there is no x-session-id header. */
+  user: string | null;
+}
+
+const SCENARIO_NAMES = new Set(["performance-first", "balance", "cost-first", "llm-judge"]);
+
+export function parseChatBody(value: unknown): ChatBody {
+  if (!value || typeof value !== "object" || Array.isArray(value))
+    throw badRequest("the request body must be a JSON object");
+  const raw = value as Record<string, unknown>;
+  if (typeof raw.model !== "string" || !raw.model)
+    throw badRequest(
+      "'model' is required: a virtual model such as fusionkit/auto or an upstream model name",
+      null,
+      "model",
+    );
+  const messages = raw.messages;
+  if (!Array.isArray(messages) || messages.length === 0)
+    throw badRequest("'messages' must be a non-empty array", null, "messages");
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i] as { role?: unknown } | null;
+    if (!m || typeof m !== "object" || typeof m.role !== "string")
+      throw badRequest(`messages[${i}] must be an object with a string 'role'`, null, `messages[${i}].role`);
+  }
+  const streamOpts = raw.stream_options as { include_usage?: unknown } | undefined;
+  return {
+    raw,
+    model: raw.model,
+    messages: messages as WireMessage[],
+    stream: raw.stream === true,
+    wantsUsage: streamOpts?.include_usage === true,
+    knobs: parseKnobs(raw.fusionkit),
+    user: typeof raw.user === "string" && raw.user ? raw.user : null,
+  };
+}
+
+function parseKnobs(v: unknown): RequestKnobs {
+  const k: RequestKnobs = { models: null, maxCost: null, knob: null, thought: null, routeOn: null };
+  if (v === undefined || v === null) return k;
+  if (typeof v !== "object" || Array.isArray(v)) throw badRequest("'fusionkit' must be an object", null, "fusionkit");
+  const o = v as Record<string, unknown>;
+  for (const key of Object.keys(o))
+    if (!["models", "max_cost", "scenario", "lambda", "thought", "route_on"].includes(key))
+      throw badRequest(
+        `unknown field fusionkit.${key} (known: models, max_cost, scenario, lambda, thought, route_on)`,
+        null,
+        `fusionkit.${key}`,
+      );
+  if (o.models !== undefined) {
+    if (!Array.isArray(o.models) || o.models.length === 0 || !o.models.every((m) => typeof m === "string"))
+      throw badRequest("fusionkit.models must be a non-empty array of model names", null, "fusionkit.models");
+    k.models = new Set(o.models as string[]);
+  }
+  if (o.max_cost !== undefined) {
+    if (typeof o.max_cost !== "number" || !(o.max_cost >= 0))
+      throw badRequest("fusionkit.max_cost must be a number ≥ 0 (USD per request)", null, "fusionkit.max_cost");
+    k.maxCost = o.max_cost;
+  }
+  if (o.scenario !== undefined && o.lambda !== undefined)
+    throw badRequest("give fusionkit.scenario or fusionkit.lambda, not both", null, "fusionkit.scenario");
+  if (o.scenario !== undefined) {
+    if (typeof o.scenario !== "string" || !SCENARIO_NAMES.has(o.scenario))
+      throw badRequest(
+        `fusionkit.scenario must be one of ${[...SCENARIO_NAMES].join(", ")}`,
+        null,
+        "fusionkit.scenario",
+      );
+    k.knob = { scenario: o.scenario as "performance-first" };
+  }
+  if (o.lambda !== undefined) {
+    if (typeof o.lambda !== "number" || !(o.lambda >= 0))
+      throw badRequest("fusionkit.lambda must be a number ≥ 0", null, "fusionkit.lambda");
+    k.knob = { lambda: o.lambda };
+  }
+  if (o.thought !== undefined) {
+    if (typeof o.thought !== "boolean")
+      throw badRequest("fusionkit.thought must be true or false", null, "fusionkit.thought");
+    k.thought = o.thought;
+  }
+  if (o.route_on !== undefined) {
+    if (o.route_on !== "last-user" && o.route_on !== "conversation")
+      throw badRequest("fusionkit.route_on must be 'last-user' or 'conversation'", null, "fusionkit.route_on");
+    k.routeOn = o.route_on;
+  }
+  return k;
+}

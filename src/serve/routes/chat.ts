@@ -1,0 +1,25 @@
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+import type { Hono } from "hono";
+import { readJsonBody } from "../body.ts";
+import type { AppDeps, Env } from "../context.ts";
+import { HttpError } from "../errors.ts";
+
+/**
+ * POST /v1/chat/completions. The hot path: the body is read straight from the Node request and the
+ * controller writes straight to the Node response (no Web Request/Response copies), then Hono is told the
+ * response was already sent.
+ */
+export function registerChat(app: Hono<Env>, deps: AppDeps): void {
+  app.post("/v1/chat/completions", async (c) => {
+    if (deps.draining())
+      throw new HttpError(503, "service_unavailable", "the gateway is shutting down", "shutting_down");
+    const { text, value } = await readJsonBody(c.env.incoming, deps.bodyLimit);
+    await deps.gateway.chat(
+      value,
+      text,
+      { requestId: c.get("requestId"), keyId: c.get("keyId"), headers: c.env.incoming.headers, start: c.get("start") },
+      c.env.outgoing,
+    );
+    return RESPONSE_ALREADY_SENT;
+  });
+}

@@ -1,0 +1,123 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { UsageError } from "../data/errors.ts";
+import type { Store } from "../data/store.ts";
+import type { ProvidersConfig } from "../llm/providers.ts";
+import { createApp } from "./app.ts";
+import { Authenticator, isLoopback } from "./auth.ts";
+import { Breakers } from "./breaker.ts";
+import { Gateway, type ThoughtSource } from "./controller.ts";
+import type { RouteOn } from "./conversation.ts";
+import { ApiKeys } from "./keys.ts";
+import { Labels } from "./labels.ts";
+import { ExchangeLog } from "./log.ts";
+import { Metrics } from "./metrics.ts";
+import { modelsJson } from "./routes/models.ts";
+import { Sessions } from "./sessions.ts";
+import { UpstreamPool } from "./upstream.ts";
+import type { VirtualModel } from "./virtual.ts";
+
+export interface ServeOptions {
+  store: Store;
+  providers: ProvidersConfig;
+  virtuals: VirtualModel[];
+  host: string;
+  port: number;
+  /** false only with --no-auth, which is refused on a non-loopback host. */
+  auth: boolean;
+  bodyLimit: number;
+  routeOn: RouteOn;
+  routeChars: number;
+  thoughts: ThoughtSource | null;
+  thoughtByDefault: boolean;
+  breakerThreshold: number;
+  breakerCooldownMs: number;
+  sessionTtlMs: number;
+  logFlushMs: number;
+  /** In-flight requests get this long to finish on shutdown before their connections are cut. */
+  shutdownGraceMs: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  gateway: Gateway;
+  log: ExchangeLog;
+  /** Stop accepting, let in-flight requests finish (up to the grace period), flush the log. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
+
+export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
+  if (!o.auth && !isLoopback(o.host))
+    throw new UsageError(`--no-auth is only allowed on a loopback host (127.0.0.1, ::1), not ${o.host}`);
+  for (const v of o.virtuals)
+    for (const c of v.router.candidates)
+      if (!o.providers.models.has(c.model))
+        throw new UsageError(
+          `router '${v.router.name}' (${v.name}) has candidate '${c.key}', but model '${c.model}' is not in ${o.providers.file}; add it there so the gateway can reach it`,
+        );
+  const upstreams = new UpstreamPool(o.providers, o.env ?? process.env);
+  const metrics = new Metrics();
+  const breakers = new Breakers({ threshold: o.breakerThreshold, cooldownMs: o.breakerCooldownMs });
+  metrics.breakerOpen = () => breakers.openCircuits();
+  const log = new ExchangeLog(o.store.db, { flushMs: o.logFlushMs });
+  const labels = new Labels(o.store.db, log, o.providers);
+  const gateway = new Gateway({
+    providers: o.providers,
+    upstreams,
+    virtuals: new Map(o.virtuals.map((v) => [v.name, v])),
+    breakers,
+    sessions: new Sessions(100_000, o.sessionTtlMs),
+    log,
+    metrics,
+    routeOn: o.routeOn,
+    routeChars: o.routeChars,
+    thoughts: o.thoughts,
+    thoughtByDefault: o.thoughtByDefault,
+    headerCandidates: 8,
+  });
+  const auth = o.auth ? new Authenticator(new ApiKeys(o.store.db)) : null;
+  let draining = false;
+  const app = createApp({
+    gateway,
+    labels,
+    auth,
+    bodyLimit: o.bodyLimit,
+    modelsJson: modelsJson(o.virtuals, o.providers, Date.now()),
+    draining: () => draining,
+  });
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: o.port, hostname: o.host }, () => resolve(s as Server)) as Server;
+    s.once("error", (e: NodeJS.ErrnoException) =>
+      reject(e.code === "EADDRINUSE" ? new UsageError(`port ${o.port} on ${o.host} is already in use`) : e),
+    );
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  const port = (server.address() as AddressInfo).port;
+  const host = o.host.includes(":") ? `[${o.host}]` : o.host;
+
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Idle keep-alive sockets would hold close() open; busy ones finish their response first.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, o.shutdownGraceMs).unref());
+      await Promise.race([closed, grace]);
+      clearInterval(sweep);
+      server.closeAllConnections();
+      log.close();
+      auth?.close();
+      upstreams.close();
+    })();
+    return closing;
+  };
+  return { url: `http://${host}:${port}`, port, gateway, log, close };
+}

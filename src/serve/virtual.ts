@@ -1,0 +1,75 @@
+import { UsageError } from "../data/errors.ts";
+import {
+  type Knob,
+  knobLabel,
+  predictionRow,
+  rank,
+  type Scale,
+  type ScalesState,
+  scaleFor,
+} from "../routing/objective.ts";
+import type { CandidateInfo, RankedCandidate, Router } from "../routing/router.ts";
+import type { EmbeddingLru } from "./embed-lru.ts";
+
+/**
+ * Virtual models: names a client sends as `model` (fusionkit/auto, fusionkit/cost-first, ...) that stand for
+ * a trained router and a knob. A LoadedRouter is one artifact loaded once at startup; several virtual models
+ * may share it with different knobs.
+ */
+
+export interface LoadedRouter {
+  /** Label shown in x-fusionkit-router (the artifact's router name, e.g. "knn"). */
+  name: string;
+  router: Router;
+  candidates: CandidateInfo[];
+  scales: ScalesState;
+  /** The artifact's default knob. */
+  knob: Knob;
+  embedder: EmbeddingLru;
+}
+
+export interface VirtualModel {
+  name: string;
+  router: LoadedRouter;
+  knob: Knob;
+}
+
+export const AUTO = "fusionkit/auto";
+
+/** Ranked candidates for one routing text under a knob, best first. */
+export async function rankText(r: LoadedRouter, text: string, knob: Knob): Promise<RankedCandidate[]> {
+  const embedding = await r.embedder.embed(text);
+  const pred = r.router.predict([{ text, embedding }]);
+  const scale: Scale = scaleFor(r.scales, null);
+  return rank(predictionRow(pred, 0, r.candidates.length), r.candidates, knob, scale);
+}
+
+/** `x-fusionkit-router` value: router name and knob. */
+export function routerLabel(v: VirtualModel, knob: Knob): string {
+  return `${v.router.name};${knobLabel(knob)}`;
+}
+
+/**
+ * Parse a `--variant` spec: `<name>=<scenario>` or `<name>=lambda:<x>`, optionally `@<router-label>` to pick
+ * one of several loaded routers. The name gets the "fusionkit/" prefix when it has none.
+ */
+export function parseVariant(
+  spec: string,
+  routers: Map<string, LoadedRouter>,
+  parseKnob: (scenario: string | undefined, lambda: string | undefined) => Knob,
+): VirtualModel {
+  const m = /^([^=]+)=([^@]+)(?:@(.+))?$/.exec(spec.trim());
+  if (!m) throw new UsageError(`--variant "${spec}": expected <name>=<scenario>|lambda:<x>[@<router>]`);
+  const name = m[1].includes("/") ? m[1] : `fusionkit/${m[1]}`;
+  const knobSpec = m[2].trim();
+  const knob = knobSpec.startsWith("lambda:")
+    ? parseKnob(undefined, knobSpec.slice("lambda:".length))
+    : parseKnob(knobSpec, undefined);
+  const routerName = m[3]?.trim();
+  const router = routerName ? routers.get(routerName) : routers.values().next().value;
+  if (!router)
+    throw new UsageError(
+      `--variant "${spec}": no router "${routerName}" loaded (have: ${[...routers.keys()].join(", ") || "none"})`,
+    );
+  return { name, router, knob };
+}
