@@ -20,6 +20,8 @@ export interface Upstream {
   upstreamIdJson: string;
 }
 
+const CLIENT_FAULTS = new Set([400, 413, 422]);
+
 export type FailureKind = "connect" | "timeout" | "status" | "malformed" | "aborted";
 
 /** Why an attempt at one upstream failed; `retryable` failures move on to the next candidate. */
@@ -35,7 +37,9 @@ export class UpstreamFailure extends Error {
     this.kind = kind;
     this.status = status;
     this.body = body;
-    this.retryable = kind !== "status" || status === 429 || status === 408 || (status !== null && status >= 500);
+    // 400/413/422 mean the request itself is bad: another model would refuse it too. Everything else
+    // (429, 5xx, and 401/403/404, which are the gateway's configuration, not the client's fault) moves on.
+    this.retryable = kind !== "status" || !CLIENT_FAULTS.has(status ?? 0);
   }
 }
 
