@@ -66,7 +66,7 @@ export interface DistillStats {
   responsesWithoutText: number;
   goldSkippedCodeTasks: number;
   notes: string[];
-  removed: Array<{ queryId: string; task: string; reason: string; testId: string; ngram?: string }>;
+  removed: Array<{ queryId: string; task: string; reason: string; testId: string; ngram?: string; overlap?: number }>;
 }
 
 export interface DistillSet {
@@ -271,7 +271,7 @@ export function buildDistillSet(store: Store, opts: DistillOptions): DistillSet 
       task: r.query.task,
       reason: r.reason,
       testId: r.testId,
-      ...(r.ngram ? { ngram: r.ngram } : {}),
+      ...(r.ngram ? { ngram: r.ngram, overlap: r.overlap } : {}),
     })),
   };
   return set;

@@ -61,9 +61,10 @@ export function distillMarkdown(set: DistillSet, formats: readonly ExportFormat[
       (s.withGold ? "; plus the gold answer as a record (not for code tasks, whose ground truth is tests)" : "") +
       ".",
     "",
-    `Decontamination against the ${s.testQueries} test queries: exact text match, or a shared ` +
-      `${s.decontamination.ngram}-word n-gram (n-grams in ≥ ${s.decontamination.boilerplateDf} queries are task ` +
-      `boilerplate and ignored: ${s.decontamination.boilerplateNgrams} such n-grams). ` +
+    `Decontamination against the ${s.testQueries} test queries: exact text match, or shared ` +
+      `${s.decontamination.ngram}-word n-grams covering ≥ ${s.decontamination.minOverlap} of the shorter query's ` +
+      `n-grams (0 = any shared n-gram, GPT-3's rule); n-grams in ≥ ${s.decontamination.boilerplateDf} queries are ` +
+      `task boilerplate and ignored (${s.decontamination.boilerplateNgrams} such n-grams). ` +
       `Removed **${s.total.removedExact} exact + ${s.total.removedNgram} n-gram** of ${s.total.trainQueries} training queries.`,
     "",
     "Files: " +
@@ -118,7 +119,7 @@ export function distillMarkdown(set: DistillSet, formats: readonly ExportFormat[
     lines.push("", "## Removed training queries (first 10)", "");
     for (const r of s.removed.slice(0, 10))
       lines.push(
-        `- ${r.queryId} (${r.task}): ${r.reason} match with test ${r.testId}${r.ngram ? ` — "${r.ngram}"` : ""}`,
+        `- ${r.queryId} (${r.task}): ${r.reason} match with test ${r.testId}${r.ngram ? ` (overlap ${r.overlap?.toFixed(2)}, e.g. "${r.ngram}")` : ""}`,
       );
   }
   return `${lines.join("\n")}\n`;

@@ -111,7 +111,7 @@ export async function buildTemplates(store: Store, opts: BuildOptions): Promise<
     todo.push({ q, picked });
   }
   const work = opts.limit !== undefined ? todo.slice(0, opts.limit) : todo;
-  if (work.length === 0) return summary;
+  if (work.length === 0) return sortPerTask(summary);
 
   const embedder = cached(opts.embedder, store);
   const vectors = await embedder.embed(work.map((w) => w.q.text));
@@ -160,5 +160,10 @@ export async function buildTemplates(store: Store, opts: BuildOptions): Promise<
   } finally {
     bar.stop();
   }
-  return summary;
+  return sortPerTask(summary);
+}
+
+function sortPerTask(s: BuildSummary): BuildSummary {
+  s.perTask = Object.fromEntries(Object.entries(s.perTask).sort((a, b) => a[0].localeCompare(b[0])));
+  return s;
 }

@@ -127,8 +127,21 @@ const STEP_LINE =
   /^\s*(?:[#>*-]+\s*)*(?:\*\*)?\s*(?:step\s*\d+\s*[:.)-]|\d+\s*[.)]|[-*•]\s+\*\*)\s*(?:\*\*)?\s*(.+?)\s*$/i;
 const BOLD_HEADING = /^\s*(?:#+\s*)?\*\*([^*]{6,80}?):?\*\*:?\s*$/;
 
-/** Step headings of a response ("Step 2: Find the total", "1. **Set up the equation:**"), cleaned. */
-export function stepHeadings(response: string): string[] {
+const CONTENT_WORD = /[\p{L}\p{N}]{3,}/gu;
+
+/** Share of a heading's content words (3+ letters) found in the query: near 1 means it restates the problem. */
+function restates(heading: string, queryWords: ReadonlySet<string>): boolean {
+  const ws = heading.toLowerCase().match(CONTENT_WORD) ?? [];
+  if (ws.length < 3 || queryWords.size === 0) return false;
+  return ws.filter((w) => queryWords.has(w)).length / ws.length >= 0.8;
+}
+
+/**
+ * Step headings of a response ("Step 2: Find the total", "1. **Set up the equation:**"), cleaned. Lines
+ * that restate the query (a puzzle's clues quoted back) are not steps and are dropped when the query is given.
+ */
+export function stepHeadings(response: string, queryText = ""): string[] {
+  const queryWords = new Set(queryText.toLowerCase().match(CONTENT_WORD) ?? []);
   const out: string[] = [];
   for (const line of response.split("\n")) {
     const m = STEP_LINE.exec(line) ?? BOLD_HEADING.exec(line);
@@ -144,7 +157,7 @@ export function stepHeadings(response: string): string[] {
     const ws = h.split(/\s+/);
     // Headings full of numbers restate this problem rather than describe a step.
     const numbers = ws.filter((w) => /\d/.test(w)).length;
-    if (ws.length < 2 || ws.length > 14 || numbers > 1 || !/[a-z]/i.test(h)) continue;
+    if (ws.length < 2 || ws.length > 14 || numbers > 1 || !/[a-z]/i.test(h) || restates(h, queryWords)) continue;
     out.push(h.charAt(0).toLowerCase() + h.slice(1));
   }
   return [...new Set(out)];
@@ -189,7 +202,7 @@ export class ExtractiveSummariser implements Summariser {
       return { template: null, problem: "no response text", cost: 0, inputTokens: 0, outputTokens: 0 };
     let steps: string[] = [];
     for (const t of texts) {
-      const h = stepHeadings(t);
+      const h = stepHeadings(t, input.query.text);
       if (h.length > steps.length) steps = h;
     }
     const parts = [problemType(input.query)];
@@ -199,7 +212,7 @@ export class ExtractiveSummariser implements Summariser {
       parts.push(
         words <= 12
           ? "Reasoning: the successful answers state the result directly, without written steps."
-          : "Reasoning: the successful answers explain their reasoning in prose before concluding.",
+          : "Reasoning: the successful answers respond in prose, without numbered steps.",
       );
     }
     parts.push(answerFormat(texts));

@@ -67,6 +67,10 @@ test("step headings: numbered and 'Step N' lines, cut at the colon, number-heavy
     "subtract the boys from the total",
   ]);
   assert.deepEqual(stepHeadings("1. 600 - 240 = 360\n2. ok"), []);
+  // Clues quoted back from a logic-grid puzzle restate the query and are not steps.
+  const puzzle = "Clues: 1. The person who is wearing sandals lives in the third house.";
+  const reply = "1. The person who is wearing sandals lives in the third house.\n2. Place the sandals owner first.";
+  assert.deepEqual(stepHeadings(reply, puzzle), ["place the sandals owner first"]);
 });
 
 test("answer format from shared markers", () => {

@@ -6,6 +6,7 @@ import { registerKeys } from "./keys.ts";
 import { registerServe } from "./serve.ts";
 import { registerSplit } from "./split.ts";
 import { registerStats } from "./stats.ts";
+import { registerThought } from "./thought.ts";
 
 /** Every subcommand lives in its own file and registers itself here. */
 export function registerCommands(program: Command): void {
@@ -14,6 +15,7 @@ export function registerCommands(program: Command): void {
   registerDistill(program);
   registerSplit(program);
   registerStats(program);
+  registerThought(program);
   registerServe(program);
   registerKeys(program);
 }

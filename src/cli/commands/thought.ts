@@ -1,0 +1,221 @@
+import { writeFileSync } from "node:fs";
+import type { Command } from "commander";
+import { UsageError } from "../../data/errors.ts";
+import type { Store } from "../../data/store.ts";
+import { parseRankBy, type RankBy } from "../../distill/rank.ts";
+import { createEmbedder, DEFAULT_EMBEDDER, EMBEDDER_SPEC_HELP } from "../../embed/registry.ts";
+import { OpenAIChatClient } from "../../llm/client.ts";
+import { loadProviders } from "../../llm/providers.ts";
+import { formatTable } from "../../report/text-table.ts";
+import { type BuildSummary, buildTemplates, DEFAULT_TEMPLATE_RESPONSES } from "../../thought/build.ts";
+import { buildMarkdown } from "../../thought/report.ts";
+import { DEFAULT_TEMPLATES_K, resolveTemplateSet, TemplateIndex, templatePrompt } from "../../thought/retrieve.ts";
+import { ExtractiveSummariser, LlmSummariser, type Summariser } from "../../thought/summarise.ts";
+import { TemplateStore } from "../../thought/templates.ts";
+import { openStore, printJson, resolveDataset, withStoreOptions } from "../options.ts";
+
+function int(value: string, flag: string, min = 1): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer ≥ ${min}, got "${value}"`);
+  return n;
+}
+
+function rankOf(value: string): RankBy {
+  try {
+    return parseRankBy(value);
+  } catch (e) {
+    throw new UsageError(`--rank: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * `--summariser extractive` (non-LLM, offline) or `--summariser llm:<model>` (a model of the providers file,
+ * called through the production chat client with its response cache in the store).
+ */
+function summariserOf(spec: string, providers: string | undefined, store: Store): Summariser {
+  if (spec === "extractive") return new ExtractiveSummariser();
+  if (spec.startsWith("llm:") && spec.length > 4) {
+    if (!providers) throw new UsageError(`--summariser ${spec} needs --providers <file> (the model's API)`);
+    const client = new OpenAIChatClient(loadProviders(providers), { store });
+    return new LlmSummariser(client, spec.slice(4));
+  }
+  throw new UsageError(`--summariser must be "extractive" or "llm:<model>", got "${spec}"`);
+}
+
+interface BuildFlags {
+  db: string;
+  dataset?: string;
+  summariser: string;
+  providers?: string;
+  rank: string;
+  responses: string;
+  split: string;
+  embedder: string;
+  set?: string;
+  concurrency: string;
+  limit?: string;
+  report?: string;
+  json?: boolean;
+}
+
+interface QueryFlags {
+  db: string;
+  dataset?: string;
+  set?: string;
+  task?: string;
+  k: string;
+  embedder?: string;
+  json?: boolean;
+}
+
+function printBuild(s: BuildSummary): void {
+  process.stdout.write(
+    `template set ${s.set} (${s.dataset}, embedder ${s.embedder}): ${s.built} built, ${s.alreadyDone} already there, ` +
+      `${s.noSuccessfulResponse} queries without a successful response, ${s.unusable} unusable summariser replies` +
+      (s.cost > 0 ? `, summariser spend $${s.cost.toFixed(4)}` : "") +
+      "\n",
+  );
+  const rows = Object.entries(s.perTask).map(([t, c]) => [t, String(c.queries), String(c.templates)]);
+  const tq = Object.values(s.perTask).reduce((a, c) => a + c.queries, 0);
+  const tt = Object.values(s.perTask).reduce((a, c) => a + c.templates, 0);
+  rows.push(["ALL", String(tq), String(tt)]);
+  process.stdout.write(formatTable(["task", "queries", "templates"], rows));
+  for (const p of s.problems.slice(0, 5)) process.stdout.write(`unusable: ${p.queryId}: ${p.problem}\n`);
+}
+
+async function openIndex(store: Store, f: QueryFlags): Promise<TemplateIndex> {
+  const info = resolveTemplateSet(store, f.set, f.dataset);
+  const embedder = createEmbedder(f.embedder ?? info.embedder);
+  return TemplateIndex.load(store, info.set, embedder, info.dataset);
+}
+
+export function registerThought(program: Command): void {
+  const thought = program
+    .command("thought")
+    .description("thought-level fusion: templates of how the best models solved similar queries, injected as guidance");
+
+  withStoreOptions(
+    thought
+      .command("build")
+      .description("summarise each query's best responses into a thought template and store it (resumable)")
+      .option(
+        "--summariser <spec>",
+        "llm:<model> (a model of --providers) or extractive (non-LLM: built from the responses' step headings and answer markers)",
+        "extractive",
+      )
+      .option("--providers <file>", "providers file for an llm:<model> summariser")
+      .option("--rank <by>", "performance | judge | hybrid (top 5 by performance, then top by judge)", "hybrid")
+      .option("--responses <k>", "responses summarised per query", String(DEFAULT_TEMPLATE_RESPONSES))
+      .option("--split <split>", "queries templates are made from: train | test | all", "train")
+      .option("--embedder <spec>", EMBEDDER_SPEC_HELP, DEFAULT_EMBEDDER)
+      .option("--set <name>", "template set name (default <summariser>+<rank>)")
+      .option("--concurrency <n>", "summariser calls in flight", "4")
+      .option("--limit <n>", "build at most n new templates this run")
+      .option("--report <file.md>", "write a Markdown report (counts and example templates)")
+      .option("--json", "print the summary as JSON"),
+  ).action(async (f: BuildFlags) => {
+    if (!["train", "test", "all"].includes(f.split)) throw new UsageError(`--split must be train, test or all`);
+    const store = openStore(f);
+    try {
+      const dataset = resolveDataset(store, f.dataset) as string;
+      const summary = await buildTemplates(store, {
+        dataset,
+        split: f.split as "train" | "test" | "all",
+        rank: rankOf(f.rank),
+        k: int(f.responses, "--responses"),
+        summariser: summariserOf(f.summariser, f.providers, store),
+        embedder: createEmbedder(f.embedder),
+        set: f.set,
+        concurrency: int(f.concurrency, "--concurrency"),
+        limit: f.limit === undefined ? undefined : int(f.limit, "--limit", 0),
+      });
+      if (f.report) {
+        const templates = new TemplateStore(store).list(summary.set, dataset);
+        writeFileSync(
+          f.report,
+          buildMarkdown(summary, templates, store, `fusionkit ${process.argv.slice(2).join(" ")}`),
+        );
+      }
+      if (f.json) return printJson(summary);
+      printBuild(summary);
+      if (f.report) process.stdout.write(`wrote ${f.report}\n`);
+    } finally {
+      store.close();
+    }
+  });
+
+  const queryOptions = (cmd: Command) =>
+    withStoreOptions(
+      cmd
+        .option("--set <name>", "template set (needed when the store holds several)")
+        .option("--task <task>", "the query's task: templates of the same task come first")
+        .option("--k <k>", "templates retrieved", String(DEFAULT_TEMPLATES_K))
+        .option("--embedder <spec>", "embedder (default: the one the set was built with)")
+        .option("--json", "print JSON"),
+    );
+
+  queryOptions(
+    thought
+      .command("retrieve")
+      .description("the top-k templates for a query (same task first, then cosine similarity)")
+      .argument("<query>", "query text"),
+  ).action(async (text: string, f: QueryFlags) => {
+    const store = openStore(f);
+    try {
+      const index = await openIndex(store, f);
+      const hits = await index.retrieve(text, f.task, int(f.k, "--k"));
+      if (f.json) return printJson(hits);
+      hits.forEach((h, i) => {
+        process.stdout.write(
+          `${i + 1}. [${h.task}${h.sameTask ? ", same task" : ""}, cosine ${h.similarity.toFixed(3)}, from ${h.queryId}]\n   ${h.template}\n`,
+        );
+      });
+      if (hits.length === 0) process.stdout.write("no templates\n");
+    } finally {
+      store.close();
+    }
+  });
+
+  queryOptions(
+    thought
+      .command("prompt")
+      .description("the prompt with the top-k templates as guidance, ready to send to a model")
+      .argument("<query>", "query text"),
+  ).action(async (text: string, f: QueryFlags) => {
+    const store = openStore(f);
+    try {
+      const index = await openIndex(store, f);
+      const messages = templatePrompt(text, await index.retrieve(text, f.task, int(f.k, "--k")));
+      if (f.json) return printJson({ messages });
+      process.stdout.write(`${messages.map((m) => m.content).join("\n\n")}\n`);
+    } finally {
+      store.close();
+    }
+  });
+
+  withStoreOptions(
+    thought.command("list").description("template sets in the store").option("--json", "print JSON"),
+  ).action((f: { db: string; json?: boolean }) => {
+    const store = openStore(f);
+    try {
+      const sets = new TemplateStore(store).sets();
+      if (f.json) return printJson(sets);
+      process.stdout.write(
+        formatTable(
+          ["set", "dataset", "summariser", "rank", "embedder", "templates", "spend"],
+          sets.map((s) => [
+            s.set,
+            s.dataset,
+            s.summariser,
+            s.rankBy,
+            s.embedder,
+            String(s.templates),
+            `$${s.cost.toFixed(4)}`,
+          ]),
+        ),
+      );
+    } finally {
+      store.close();
+    }
+  });
+}
