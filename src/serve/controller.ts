@@ -24,8 +24,10 @@ import { rankText, routerLabel, type VirtualModel } from "./virtual.ts";
  * errors, timeouts, 429 and 5xx before the first byte reaches the client — and log the exchange.
  */
 
-/** Retrieves a thought template (a few sentences of approach) for a query; null when none fits. */
+/** Retrieves thought templates for a query as one system-message text; null when none fits. */
 export interface ThoughtSource {
+  /** The template set's name (reported in x-fusionkit-thought). */
+  set: string;
   template(text: string): Promise<string | null>;
 }
 
@@ -70,6 +72,8 @@ interface Plan {
   candidatesHeader: string | null;
   sticky: boolean;
   session: string | null;
+  /** Template set injected into this request, if any. */
+  thought: string | null;
 }
 
 interface Served {
@@ -198,6 +202,7 @@ export class Gateway {
         candidatesHeader: null,
         sticky: false,
         session: null,
+        thought: null,
       };
     }
 
@@ -255,6 +260,7 @@ export class Gateway {
       candidatesHeader: header,
       sticky,
       session: session ? `${virtual.name}\u0000${session}` : null,
+      thought: null,
     };
   }
 
@@ -266,7 +272,14 @@ export class Gateway {
     let only429 = true;
     let skipped = 0;
     const useThought = body.knobs.thought ?? d.thoughtByDefault;
+    if (useThought && !d.thoughts)
+      throw badRequest(
+        "thought templates were requested, but the gateway runs without --thought-set",
+        null,
+        "fusionkit.thought",
+      );
     const template = useThought && d.thoughts ? await d.thoughts.template(plan.query) : null;
+    if (template) plan.thought = d.thoughts?.set ?? null;
     const closed = clientGone(out);
 
     for (const cand of plan.tried) {
@@ -340,7 +353,7 @@ export class Gateway {
     const up = this.deps.upstreams.get(cand.model);
     const { fusionkit: _knobs, model: _model, ...rest } = body.raw;
     const extraSystem: string[] = [];
-    if (template) extraSystem.push(`Approach that worked for similar questions: ${template}`);
+    if (template) extraSystem.push(template);
     if (cand.mode === "think") extraSystem.push(THINK_INSTRUCTION);
     if (extraSystem.length) rest.messages = [{ role: "system", content: extraSystem.join("\n\n") }, ...body.messages];
     if (body.stream && !body.wantsUsage)
@@ -359,6 +372,7 @@ export class Gateway {
     if (plan.router) h["x-fusionkit-router"] = plan.router;
     if (plan.candidatesHeader) h["x-fusionkit-candidates"] = plan.candidatesHeader;
     if (plan.sticky) h["x-fusionkit-sticky"] = "1";
+    if (plan.thought) h["x-fusionkit-thought"] = plan.thought;
     return h;
   }
 

@@ -1,6 +1,5 @@
 import { UsageError } from "../data/errors.ts";
 import type { Store } from "../data/store.ts";
-import type { ThoughtSource } from "./controller.ts";
 import type { LoadedRouter } from "./virtual.ts";
 
 /** Load router artifacts for serving, keyed by label (router name, made unique). */
@@ -12,8 +11,4 @@ export async function loadRouters(
   const out = new Map<string, LoadedRouter>();
   if (specs.length) throw new UsageError("router artifacts are not loadable yet");
   return out;
-}
-
-export async function loadThoughts(_store: Store, _set: string | undefined): Promise<ThoughtSource | null> {
-  throw new UsageError("thought templates are not available yet");
 }

@@ -4,8 +4,9 @@ import { DEFAULT_DB } from "../../data/store.ts";
 import { loadProviders } from "../../llm/providers.ts";
 import { parseKnob, SCENARIOS } from "../../routing/objective.ts";
 import type { RouteOn } from "../../serve/conversation.ts";
-import { loadRouters, loadThoughts } from "../../serve/load.ts";
+import { loadRouters } from "../../serve/load.ts";
 import { DEFAULT_BODY_LIMIT, startGateway } from "../../serve/server.ts";
+import { loadThoughts } from "../../serve/thoughts.ts";
 import { UpstreamPool } from "../../serve/upstream.ts";
 import { AUTO, parseVariant, type VirtualModel } from "../../serve/virtual.ts";
 import { openStore } from "../options.ts";
@@ -96,7 +97,7 @@ export function registerServe(program: Command): void {
         if (i >= 0) virtuals[i] = v;
         else virtuals.push(v);
       }
-      const thoughts = f.thoughtSet || f.thought ? await loadThoughts(store, f.thoughtSet) : null;
+      const thoughts = f.thoughtSet || f.thought ? loadThoughts(store, f.thoughtSet) : null;
       for (const missing of UpstreamPool.missingKeys(providers))
         process.stderr.write(`fusionkit serve: warning: provider ${missing} has no key in the environment\n`);
       const running = await startGateway({
