@@ -1,4 +1,5 @@
 import type { Mode } from "../data/types.ts";
+import type { Knob, ScalesState } from "./objective.ts";
 
 /**
  * The one Router abstraction (scikit-learn style): every router fits on the same TrainingSet and predicts
@@ -37,12 +38,19 @@ export interface TrainingSet {
   cost: Float64Array;
   /** LLM-judge scores when the data has them (same layout), else null. */
   judge: Float64Array | null;
+  /**
+   * Optional embedding of each candidate's model description (same embedder as the queries), so a
+   * graph router can place a model that has a description but little data. Missing → id only.
+   */
+  descriptionEmbeddings?: (Float32Array | null)[];
 }
 
 /** Predictions for a batch: n × c, row-major. */
 export interface Prediction {
   performance: Float64Array;
   cost: Float64Array;
+  /** Predicted LLM-judge score (same layout) when the router was trained on data with judge scores. */
+  judge?: Float64Array;
   /** Optional per-(query, candidate) explanation, e.g. "7 of 10 nearest neighbours solved it". */
   reasons?: string[];
 }
@@ -66,6 +74,9 @@ export interface RouterArtifact {
   params: Record<string, unknown>;
   embedder: string;
   candidates: CandidateInfo[];
+  /** Default knob for `route` and per-task min–max scales learned on the train split (objective.ts). */
+  knob: Knob;
+  scales: ScalesState;
   state: unknown;
   trainedAt: string;
 }
@@ -73,7 +84,8 @@ export interface RouterArtifact {
 export interface Router {
   readonly name: string;
   fit(data: TrainingSet): void;
-  predict(queries: RouteQuery[]): Prediction;
+  /** `explain` asks for per-candidate reasons (skipped by default: evaluation predicts thousands of rows). */
+  predict(queries: RouteQuery[], opts?: { explain?: boolean }): Prediction;
   /** JSON-serialisable learned state; `restore` is its inverse. */
   state(): unknown;
   restore(state: unknown, candidates: CandidateInfo[]): void;

@@ -1,0 +1,175 @@
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { DataError } from "../data/errors.ts";
+import type { Store } from "../data/store.ts";
+import { DEFAULT_KNOB, type Knob, learnScales, SCENARIOS, type ScalesState } from "./objective.ts";
+import { createRouter, type RouterParams } from "./registry.ts";
+import type { CandidateInfo, Router, RouterArtifact, TrainingSet } from "./router.ts";
+
+/** A fitted router with everything needed to use it: what `loadArtifactRouter` returns. */
+export interface LoadedArtifact {
+  router: Router;
+  /** Registry name the router was created with. */
+  name: string;
+  params: RouterParams;
+  scales: ScalesState;
+  knob: Knob;
+  embedder: string;
+  /** Candidate keys in column order. */
+  candidates: string[];
+  candidateInfo: CandidateInfo[];
+  trainedAt: string;
+  /** Where it came from (file path or store id), for messages. */
+  source: string;
+}
+
+export interface TrainOptions {
+  params?: RouterParams;
+  knob?: Knob;
+  /** Name of the embedder the training set's query embeddings came from. */
+  embedder: string;
+}
+
+/** Create a router by name, fit it on the training set, learn the objective's scales: a ready artifact. */
+export function trainRouter(name: string, data: TrainingSet, o: TrainOptions): LoadedArtifact {
+  if (data.queries.length === 0) throw new DataError(null, null, "the training set has no queries");
+  const params = o.params ?? {};
+  const router = createRouter(name, params);
+  router.fit(data);
+  return {
+    router,
+    name,
+    params,
+    scales: learnScales(
+      data.queries.map((q) => q.task),
+      data.performance,
+      data.cost,
+      data.candidates.length,
+    ),
+    knob: o.knob ?? DEFAULT_KNOB,
+    embedder: o.embedder,
+    candidates: data.candidates.map((c) => c.key),
+    candidateInfo: data.candidates,
+    trainedAt: new Date().toISOString(),
+    source: `trained ${name}`,
+  };
+}
+
+export function toArtifact(l: LoadedArtifact): RouterArtifact {
+  return {
+    format: "fusionkit-router",
+    version: 1,
+    router: l.name,
+    params: l.params,
+    embedder: l.embedder,
+    candidates: l.candidateInfo,
+    knob: l.knob,
+    scales: l.scales,
+    state: l.router.state(),
+    trainedAt: l.trainedAt,
+  };
+}
+
+/** Write atomically (temp file + rename): an interrupted save never leaves a half-written artifact. */
+export function saveRouter(l: LoadedArtifact, path: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(toArtifact(l)));
+  renameSync(tmp, path);
+}
+
+function fail(source: string, field: string | null, problem: string): never {
+  throw new DataError({ file: source, line: 1 }, field, problem);
+}
+
+function validKnob(k: unknown): k is Knob {
+  if (!k || typeof k !== "object") return false;
+  if ("lambda" in k) return typeof k.lambda === "number" && k.lambda >= 0;
+  return "scenario" in k && typeof k.scenario === "string" && k.scenario in SCENARIOS;
+}
+
+/** Check an artifact's envelope and restore its router; errors name the source and the field. */
+export function fromArtifact(raw: unknown, source: string): LoadedArtifact {
+  const a = raw as Partial<RouterArtifact> | null;
+  if (!a || typeof a !== "object" || a.format !== "fusionkit-router")
+    fail(source, "format", 'not a FusionKit router artifact (expected format "fusionkit-router")');
+  if (a.version !== 1)
+    fail(source, "version", `unsupported artifact version ${String(a.version)} (this build reads 1)`);
+  if (typeof a.router !== "string") fail(source, "router", "missing router name");
+  if (typeof a.embedder !== "string") fail(source, "embedder", "missing embedder name");
+  if (!Array.isArray(a.candidates) || a.candidates.some((c) => typeof c?.key !== "string"))
+    fail(source, "candidates", "expected a list of candidates with keys");
+  if (!validKnob(a.knob)) fail(source, "knob", "expected {scenario} or {lambda ≥ 0}");
+  if (!a.scales || typeof a.scales !== "object" || !a.scales.global)
+    fail(source, "scales", "expected {global, perTask} min–max scales");
+  const params = (a.params ?? {}) as RouterParams;
+  let router: Router;
+  try {
+    router = createRouter(a.router, params);
+  } catch (e) {
+    fail(source, "router", (e as Error).message);
+  }
+  try {
+    router.restore(a.state, a.candidates);
+  } catch (e) {
+    fail(source, "state", (e as Error).message);
+  }
+  return {
+    router,
+    name: a.router,
+    params,
+    scales: a.scales,
+    knob: a.knob,
+    embedder: a.embedder,
+    candidates: a.candidates.map((c) => c.key),
+    candidateInfo: a.candidates,
+    trainedAt: a.trainedAt ?? "",
+    source,
+  };
+}
+
+/** Load a router artifact file written by `saveRouter` (in this or any other process). */
+export function loadRouter(path: string): LoadedArtifact {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new DataError({ file: path, line: 1 }, null, `cannot read router artifact: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    fail(path, null, `not valid JSON (${(e as Error).message})`);
+  }
+  return fromArtifact(raw, path);
+}
+
+/** The name the evaluation and gateway code use. */
+export const loadArtifactRouter = loadRouter;
+
+const ARTIFACT_TABLE = `CREATE TABLE IF NOT EXISTS router_artifacts (
+  id TEXT PRIMARY KEY,
+  router TEXT NOT NULL,
+  embedder TEXT NOT NULL,
+  trained_at TEXT NOT NULL,
+  artifact TEXT NOT NULL
+)`;
+
+/** Keep a copy of an artifact in the store under an id (replacing an older one with the same id). */
+export function saveRouterToStore(store: Store, id: string, l: LoadedArtifact): void {
+  store.db.exec(ARTIFACT_TABLE);
+  store.db
+    .prepare(
+      "INSERT OR REPLACE INTO router_artifacts (id, router, embedder, trained_at, artifact) VALUES (?, ?, ?, ?, ?)",
+    )
+    .run(id, l.name, l.embedder, l.trainedAt, JSON.stringify(toArtifact(l)));
+}
+
+export function loadRouterFromStore(store: Store, id: string): LoadedArtifact {
+  store.db.exec(ARTIFACT_TABLE);
+  const row = store.db
+    .prepare<[string], { artifact: string }>("SELECT artifact FROM router_artifacts WHERE id = ?")
+    .get(id);
+  const source = `${store.path}#router_artifacts/${id}`;
+  if (!row) throw new DataError(null, null, `no router artifact "${id}" in ${store.path}`);
+  return fromArtifact(JSON.parse(row.artifact), source);
+}

@@ -1,0 +1,54 @@
+import type { CandidateInfo, Prediction, RouteQuery, Router, TrainingSet } from "./router.ts";
+
+interface JudgeState {
+  main: unknown;
+  judge: unknown | null;
+}
+
+/**
+ * Gives any router an LLM-judge head: when the training data has judge scores, a second instance of the
+ * same router is fitted with the judge scores as its target, and predictions carry both (the
+ * "llm-judge" scenario ranks by the judge head). Without judge data it is the plain router.
+ */
+export class WithJudge implements Router {
+  private judge: Router | null = null;
+  constructor(
+    readonly main: Router,
+    private readonly create: () => Router,
+  ) {}
+
+  get name(): string {
+    return this.main.name;
+  }
+
+  fit(data: TrainingSet): void {
+    this.main.fit(data);
+    this.judge = null;
+    if (data.judge?.some((v) => !Number.isNaN(v))) {
+      this.judge = this.create();
+      this.judge.fit({ ...data, performance: data.judge, judge: null });
+    }
+  }
+
+  predict(queries: RouteQuery[], opts?: { explain?: boolean }): Prediction {
+    const pred = this.main.predict(queries, opts);
+    if (this.judge) pred.judge = this.judge.predict(queries).performance;
+    return pred;
+  }
+
+  state(): JudgeState {
+    return { main: this.main.state(), judge: this.judge ? this.judge.state() : null };
+  }
+
+  restore(state: unknown, candidates: CandidateInfo[]): void {
+    const s = state as JudgeState;
+    if (!s || typeof s !== "object" || !("main" in s))
+      throw new Error('artifact field "state": expected {main, judge}');
+    this.main.restore(s.main, candidates);
+    this.judge = null;
+    if (s.judge !== null && s.judge !== undefined) {
+      this.judge = this.create();
+      this.judge.restore(s.judge, candidates);
+    }
+  }
+}

@@ -1,0 +1,157 @@
+import type { Rng } from "../util/prng.ts";
+import { glorot } from "./math.ts";
+import type { SigmoidModel } from "./sgd.ts";
+
+/** out (n × m) = A (n × p) · B (p × m) + bias (m), plain loops with the inner loop over contiguous m. */
+function matmulBias(A: Float64Array, B: Float64Array, bias: Float64Array | null, n: number, p: number, m: number) {
+  const out = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) {
+    const o = i * m;
+    if (bias) out.set(bias, o);
+    for (let k = 0; k < p; k++) {
+      const a = A[i * p + k];
+      if (a === 0) continue;
+      const bk = k * m;
+      for (let j = 0; j < m; j++) out[o + j] += a * B[bk + j];
+    }
+  }
+  return out;
+}
+
+/** gW (p × m) = Aᵀ (p × n) · D (n × m); gb (m) = column sums of D. */
+function gradWeights(
+  A: Float64Array,
+  D: Float64Array,
+  n: number,
+  p: number,
+  m: number,
+  gW: Float64Array,
+  gb?: Float64Array,
+) {
+  gW.fill(0);
+  for (let i = 0; i < n; i++)
+    for (let k = 0; k < p; k++) {
+      const a = A[i * p + k];
+      if (a === 0) continue;
+      for (let j = 0; j < m; j++) gW[k * m + j] += a * D[i * m + j];
+    }
+  if (gb) {
+    gb.fill(0);
+    for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) gb[j] += D[i * m + j];
+  }
+}
+
+/** D (n × m) · Bᵀ → (n × p), the gradient flowing back into a layer's input. */
+function backInput(D: Float64Array, B: Float64Array, n: number, p: number, m: number): Float64Array {
+  const out = new Float64Array(n * p);
+  for (let i = 0; i < n; i++)
+    for (let k = 0; k < p; k++) {
+      let s = 0;
+      for (let j = 0; j < m; j++) s += D[i * m + j] * B[k * m + j];
+      out[i * p + k] = s;
+    }
+  return out;
+}
+
+/** Per-candidate logistic regression sharing one feature matrix: logits = X·W + b. */
+export class LogisticModel implements SigmoidModel {
+  readonly params: Float64Array[];
+  readonly decay = [true, false];
+  private X: Float64Array = new Float64Array(0);
+  private readonly gW: Float64Array;
+  private readonly gb: Float64Array;
+  constructor(
+    readonly p: number,
+    readonly c: number,
+    init?: Float64Array[],
+  ) {
+    this.params = init ?? [new Float64Array(p * c), new Float64Array(c)];
+    this.gW = new Float64Array(p * c);
+    this.gb = new Float64Array(c);
+  }
+  forward(X: Float64Array, n: number): Float64Array {
+    this.X = X;
+    return matmulBias(X, this.params[0], this.params[1], n, this.p, this.c);
+  }
+  backward(dz: Float64Array, n: number): Float64Array[] {
+    gradWeights(this.X, dz, n, this.p, this.c, this.gW, this.gb);
+    return [this.gW, this.gb];
+  }
+}
+
+/** One hidden ReLU layer, one sigmoid output per candidate (multi-output). */
+export class MlpModel implements SigmoidModel {
+  readonly params: Float64Array[];
+  readonly decay = [true, false, true, false];
+  private X: Float64Array = new Float64Array(0);
+  private H: Float64Array = new Float64Array(0);
+  private readonly grads: Float64Array[];
+  constructor(
+    readonly p: number,
+    readonly h: number,
+    readonly c: number,
+    rng: Rng | null,
+    init?: Float64Array[],
+  ) {
+    this.params = init ?? [
+      glorot(p, h, rng as Rng),
+      new Float64Array(h),
+      glorot(h, c, rng as Rng),
+      new Float64Array(c),
+    ];
+    this.grads = this.params.map((a) => new Float64Array(a.length));
+  }
+  forward(X: Float64Array, n: number): Float64Array {
+    const [W1, b1, W2, b2] = this.params;
+    this.X = X;
+    const H = matmulBias(X, W1, b1, n, this.p, this.h);
+    for (let k = 0; k < H.length; k++) if (H[k] < 0) H[k] = 0;
+    this.H = H;
+    return matmulBias(H, W2, b2, n, this.h, this.c);
+  }
+  backward(dz: Float64Array, n: number): Float64Array[] {
+    const [, , W2] = this.params;
+    const [gW1, gb1, gW2, gb2] = this.grads;
+    gradWeights(this.H, dz, n, this.h, this.c, gW2, gb2);
+    const dH = backInput(dz, W2, n, this.h, this.c);
+    for (let k = 0; k < dH.length; k++) if (this.H[k] <= 0) dH[k] = 0;
+    gradWeights(this.X, dH, n, this.p, this.h, gW1, gb1);
+    return this.grads;
+  }
+}
+
+/**
+ * RouteLLM-style matrix factorisation: the query's features are projected to k dimensions (P) and
+ * scored against a learned vector per candidate (V), logit = (x·P)·v_m + b_m — a rank-k bilinear model.
+ */
+export class MfModel implements SigmoidModel {
+  readonly params: Float64Array[];
+  readonly decay = [true, true, false];
+  private X: Float64Array = new Float64Array(0);
+  private Hq: Float64Array = new Float64Array(0);
+  private readonly grads: Float64Array[];
+  constructor(
+    readonly p: number,
+    readonly k: number,
+    readonly c: number,
+    rng: Rng | null,
+    init?: Float64Array[],
+  ) {
+    this.params = init ?? [glorot(p, k, rng as Rng), glorot(k, c, rng as Rng), new Float64Array(c)];
+    this.grads = this.params.map((a) => new Float64Array(a.length));
+  }
+  forward(X: Float64Array, n: number): Float64Array {
+    const [P, V, b] = this.params;
+    this.X = X;
+    this.Hq = matmulBias(X, P, null, n, this.p, this.k);
+    return matmulBias(this.Hq, V, b, n, this.k, this.c);
+  }
+  backward(dz: Float64Array, n: number): Float64Array[] {
+    const [, V] = this.params;
+    const [gP, gV, gb] = this.grads;
+    gradWeights(this.Hq, dz, n, this.k, this.c, gV, gb);
+    const dH = backInput(dz, V, n, this.k, this.c);
+    gradWeights(this.X, dH, n, this.p, this.k, gP);
+    return this.grads;
+  }
+}

@@ -1,0 +1,112 @@
+import { decodeF64, type EncodedArray, encodeArray } from "./codec.ts";
+import type { TrainingSet } from "./router.ts";
+
+export interface PriorsState {
+  tasks: string[];
+  perf: EncodedArray;
+  cost: EncodedArray;
+  count: EncodedArray;
+  globalPerf: EncodedArray;
+  globalCost: EncodedArray;
+  globalCount: EncodedArray;
+}
+
+/**
+ * Mean performance and cost of every candidate per task and overall, from the train split. Every router
+ * predicts cost from these (cost is set mostly by the task's answer length and the model's price), and
+ * the baselines and shrinkage targets of the learned routers are built on them.
+ */
+export class Priors {
+  constructor(
+    readonly tasks: string[],
+    readonly nCandidates: number,
+    /** tasks × candidates */
+    readonly perf: Float64Array,
+    readonly cost: Float64Array,
+    readonly count: Float64Array,
+    readonly globalPerf: Float64Array,
+    readonly globalCost: Float64Array,
+    readonly globalCount: Float64Array,
+  ) {}
+
+  static fit(data: TrainingSet, rows?: readonly number[]): Priors {
+    const c = data.candidates.length;
+    const use = rows ?? data.queries.map((_, i) => i);
+    const tasks = [...new Set(use.map((i) => data.queries[i].task).filter((t): t is string => !!t))].sort();
+    const ti = new Map(tasks.map((t, k) => [t, k]));
+    const T = tasks.length;
+    const perf = new Float64Array(T * c);
+    const cost = new Float64Array(T * c);
+    const count = new Float64Array(T * c);
+    const gp = new Float64Array(c);
+    const gc = new Float64Array(c);
+    const gn = new Float64Array(c);
+    for (const i of use) {
+      const t = data.queries[i].task ? ti.get(data.queries[i].task as string) : undefined;
+      for (let j = 0; j < c; j++) {
+        const p = data.performance[i * c + j];
+        const k = data.cost[i * c + j];
+        if (Number.isNaN(p)) continue;
+        gp[j] += p;
+        gc[j] += Number.isNaN(k) ? 0 : k;
+        gn[j]++;
+        if (t === undefined) continue;
+        perf[t * c + j] += p;
+        cost[t * c + j] += Number.isNaN(k) ? 0 : k;
+        count[t * c + j]++;
+      }
+    }
+    for (let j = 0; j < c; j++) {
+      gp[j] = gn[j] ? gp[j] / gn[j] : Number.NaN;
+      gc[j] = gn[j] ? gc[j] / gn[j] : Number.NaN;
+    }
+    // A (task, candidate) cell with no outcome falls back to the candidate's global mean.
+    for (let t = 0; t < T; t++)
+      for (let j = 0; j < c; j++) {
+        const n = count[t * c + j];
+        perf[t * c + j] = n ? perf[t * c + j] / n : gp[j];
+        cost[t * c + j] = n ? cost[t * c + j] / n : gc[j];
+      }
+    return new Priors(tasks, c, perf, cost, count, gp, gc, gn);
+  }
+
+  taskIndex(task: string | null | undefined): number {
+    return task ? this.tasks.indexOf(task) : -1;
+  }
+
+  /** The row of per-candidate means for a task (global means for an unknown task). Views, not copies. */
+  perfRow(task: string | null | undefined): Float64Array {
+    const t = this.taskIndex(task);
+    return t < 0 ? this.globalPerf : this.perf.subarray(t * this.nCandidates, (t + 1) * this.nCandidates);
+  }
+  costRow(task: string | null | undefined): Float64Array {
+    const t = this.taskIndex(task);
+    return t < 0 ? this.globalCost : this.cost.subarray(t * this.nCandidates, (t + 1) * this.nCandidates);
+  }
+
+  state(): PriorsState {
+    return {
+      tasks: this.tasks,
+      perf: encodeArray(this.perf),
+      cost: encodeArray(this.cost),
+      count: encodeArray(this.count),
+      globalPerf: encodeArray(this.globalPerf),
+      globalCost: encodeArray(this.globalCost),
+      globalCount: encodeArray(this.globalCount),
+    };
+  }
+
+  static restore(s: PriorsState, nCandidates: number): Priors {
+    if (!s || !Array.isArray(s.tasks)) throw new Error('artifact field "priors.tasks": expected a list of tasks');
+    return new Priors(
+      s.tasks,
+      nCandidates,
+      decodeF64(s.perf, "priors.perf"),
+      decodeF64(s.cost, "priors.cost"),
+      decodeF64(s.count, "priors.count"),
+      decodeF64(s.globalPerf, "priors.globalPerf"),
+      decodeF64(s.globalCost, "priors.globalCost"),
+      decodeF64(s.globalCount, "priors.globalCount"),
+    );
+  }
+}

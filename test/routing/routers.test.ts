@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { test } from "node:test";
+import { loadRouter, saveRouter, trainRouter } from "../../src/routing/artifacts.ts";
+import { choose, DEFAULT_KNOB, learnScales } from "../../src/routing/objective.ts";
+import { createRouter, ROUTER_NAMES } from "../../src/routing/registry.ts";
+import type { RouteQuery, Router } from "../../src/routing/router.ts";
+import { Rng } from "../../src/util/prng.ts";
+import { tempDir } from "../helpers.ts";
+import { CANDIDATES, toyPerformance, toyQuery, toySet } from "./toy.ts";
+
+const train = toySet();
+const scales = learnScales(
+  train.queries.map((q) => q.task),
+  train.performance,
+  train.cost,
+  3,
+);
+/** Fresh queries of each kind: a-0, a-1, b-0, b-1 (four of each). */
+const kinds: [string, number][] = [
+  ["a", 0],
+  ["a", 1],
+  ["b", 0],
+  ["b", 1],
+];
+const rng = new Rng(99);
+const fresh: RouteQuery[] = kinds.flatMap(([t, c]) => Array.from({ length: 4 }, () => toyQuery(t, c, rng)));
+const freshPerf = kinds.flatMap(([t, c]) => Array.from({ length: 4 }, () => toyPerformance(t, c)));
+
+function picks(r: Router, queries = fresh): string[] {
+  const pred = r.predict(queries);
+  return [
+    ...choose(
+      pred,
+      3,
+      DEFAULT_KNOB,
+      scales,
+      queries.map((q) => q.task),
+    ),
+  ].map((j) => CANDIDATES[j].key);
+}
+function fitted(name: string, params = {}): Router {
+  const r = createRouter(name, params);
+  r.fit(train);
+  return r;
+}
+function meanPerformance(chosen: string[]): number {
+  return chosen.reduce((s, key, i) => s + freshPerf[i][CANDIDATES.findIndex((c) => c.key === key)], 0) / chosen.length;
+}
+/** One representative choice per kind (the four queries of a kind must agree). */
+function perKind(chosen: string[]): string[] {
+  return kinds.map((_, k) => {
+    const group = chosen.slice(k * 4, k * 4 + 4);
+    assert.equal(new Set(group).size, 1, `queries of one kind routed differently: ${group}`);
+    return group[0];
+  });
+}
+
+test("baselines: best-single, best-per-task and cheapest pick what the train means say", () => {
+  assert.deepEqual(perKind(picks(fitted("best-single"))), ["cheap", "cheap", "cheap", "cheap"]);
+  assert.deepEqual(perKind(picks(fitted("best-per-task"))), ["cheap", "cheap", "mid", "mid"]);
+  assert.deepEqual(perKind(picks(fitted("cheapest"))), ["cheap", "cheap", "cheap", "cheap"]);
+  // An unseen task falls back to the best single model.
+  const unseen = { ...toyQuery("a", 1, new Rng(1)), task: "zzz" };
+  assert.deepEqual(picks(fitted("best-per-task"), [unseen]), ["cheap"]);
+});
+
+test("random: deterministic per query text and seed, and spreads over candidates", () => {
+  const a = picks(fitted("random"));
+  assert.deepEqual(picks(fitted("random")), a);
+  assert.ok(new Set(a).size >= 2, `random chose only ${[...new Set(a)]}`);
+  assert.notDeepEqual(picks(fitted("random", { seed: 5 })), a);
+});
+
+test("knn: picks the neighbours' best; an exact tie goes to the cheaper candidate", () => {
+  assert.deepEqual(perKind(picks(fitted("knn", { k: 3, shrink: 0 }))), ["cheap", "big", "cheap", "mid"]);
+  // With auto-tuned k and shrinkage the router still reaches the oracle's performance on fresh queries.
+  assert.equal(meanPerformance(picks(fitted("knn"))), 1);
+  const pred = fitted("knn", { k: 3, shrink: 0 }).predict([fresh[4]], { explain: true });
+  assert.match(pred.reasons?.[1] ?? "", /3 of 3 nearest same-task neighbours/);
+});
+
+for (const name of ["linear", "logistic", "mlp", "mf"])
+  test(`${name}: learns the separable toy problem (oracle performance on fresh queries)`, () => {
+    const chosen = picks(fitted(name));
+    assert.equal(meanPerformance(chosen), 1, `chose ${chosen}`);
+    const k = perKind(chosen);
+    assert.equal(k[0], "cheap");
+    assert.equal(k[1], "big");
+    assert.equal(k[3], "mid");
+  });
+
+test("logistic: predicted success separates solved from unsolved cells", () => {
+  const pred = fitted("logistic", { epochs: 300, lr: 0.05 }).predict(fresh);
+  for (let i = 0; i < fresh.length; i++)
+    for (let j = 0; j < 3; j++) {
+      const p = pred.performance[i * 3 + j];
+      if (freshPerf[i][j] === 1) assert.ok(p > 0.5, `query ${i} cand ${j}: ${p}`);
+      else assert.ok(p < 0.5, `query ${i} cand ${j}: ${p}`);
+    }
+});
+
+test("every router: save → load gives identical predictions and decisions", () => {
+  const dir = tempDir();
+  for (const name of ROUTER_NAMES) {
+    const trained = trainRouter(name, train, { embedder: "toy-8" });
+    const file = join(dir, `${name}.json`);
+    saveRouter(trained, file);
+    const loaded = loadRouter(file);
+    assert.equal(loaded.name, name);
+    assert.equal(loaded.embedder, "toy-8");
+    assert.deepEqual(loaded.candidates, ["cheap", "big", "mid"]);
+    const a = trained.router.predict(fresh);
+    const b = loaded.router.predict(fresh);
+    assert.deepEqual([...b.performance], [...a.performance], name);
+    assert.deepEqual([...b.cost], [...a.cost], name);
+    assert.deepEqual(picks(loaded.router), picks(trained.router), name);
+  }
+});
+
+test("fitting is deterministic for a seed", () => {
+  for (const name of ["mlp", "mf", "logistic"]) {
+    const a = fitted(name).predict(fresh).performance;
+    const b = fitted(name).predict(fresh).performance;
+    assert.deepEqual([...a], [...b], name);
+  }
+});
