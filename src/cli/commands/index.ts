@@ -1,5 +1,7 @@
 import type { Command } from "commander";
+import { registerDemo } from "./demo.ts";
 import { registerDistill } from "./distill.ts";
+import { registerEval } from "./eval.ts";
 import { registerExport } from "./export.ts";
 import { registerImport } from "./import.ts";
 import { registerKeys } from "./keys.ts";
@@ -15,6 +17,8 @@ export function registerCommands(program: Command): void {
   registerDistill(program);
   registerSplit(program);
   registerStats(program);
+  registerEval(program);
+  registerDemo(program);
   registerThought(program);
   registerServe(program);
   registerKeys(program);

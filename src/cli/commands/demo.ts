@@ -1,0 +1,134 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { UsageError } from "../../data/errors.ts";
+import { importPath } from "../../data/import.ts";
+import { stratifiedSplit } from "../../data/split.ts";
+import type { Store } from "../../data/store.ts";
+import { seedEmbeddingCache } from "../../embed/bundled.ts";
+import { createEmbedder, DEFAULT_EMBEDDER, EMBEDDER_SPEC_HELP } from "../../embed/registry.ts";
+import type { EvalResult } from "../../eval/evaluate.ts";
+import { runEvaluation } from "../../eval/run.ts";
+import { fmt, formatEvalTable, leadingRouter, usd, writeEvalReport } from "../../report/eval-report.ts";
+import { createRouter, ROUTER_NAMES } from "../../routing/registry.ts";
+import { progress } from "../../util/progress.ts";
+import { openStore } from "../options.ts";
+import { DEFAULT_SCENARIOS, parseRouters, parseScenarios } from "./eval.ts";
+
+/** The bundled real data the demo runs on (see data/README.md). */
+const DATA_DIR = resolve(import.meta.dirname, "../../../data");
+const BUNDLED = [
+  { dataset: "llmrouter", path: resolve(DATA_DIR, "llmrouter"), format: "llmrouter" },
+  { dataset: "routeprofile", path: resolve(DATA_DIR, "routeprofile"), format: "routeprofile" },
+];
+/** RouteProfile ships no split: the demo assigns a seeded, task-stratified one (as `fusionkit split` would). */
+const SPLIT_SEED = 42;
+const TEST_FRACTION = 0.2;
+
+interface DemoOptions {
+  db: string;
+  out: string;
+  embedder: string;
+  routers?: string;
+  scenario?: string;
+  datasets?: string;
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command("demo")
+    .description(
+      "the main job on the bundled data: import it, train every router, evaluate on the test split, print the comparison and write a report",
+    )
+    .option("--db <file>", "SQLite store file (reused when run again)", process.env.FUSIONKIT_DB ?? "./fusionkit.db")
+    .option("--out <dir>", "report folder (one subfolder per dataset)", "reports/demo")
+    .option("--embedder <spec>", EMBEDDER_SPEC_HELP, DEFAULT_EMBEDDER)
+    .option("--routers <names>", `comma-separated routers (default: all: ${ROUTER_NAMES.join(",")})`)
+    .option("--scenario <names>", "comma-separated: performance,balance,cost,llm-judge", "performance,balance,cost")
+    .option("--datasets <names>", `bundled datasets to run (default: ${BUNDLED.map((b) => b.dataset).join(",")})`)
+    .action(async (opts: DemoOptions) => {
+      const started = performance.now();
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const scenarios = opts.scenario ? parseScenarios(opts.scenario) : DEFAULT_SCENARIOS;
+      const routers = parseRouters(opts.routers, ROUTER_NAMES);
+      const wanted = opts.datasets ? opts.datasets.split(",").map((s) => s.trim()) : BUNDLED.map((b) => b.dataset);
+      const bundles = BUNDLED.filter((b) => wanted.includes(b.dataset));
+      const unknown = wanted.filter((w) => !BUNDLED.some((b) => b.dataset === w));
+      if (unknown.length)
+        throw new UsageError(
+          `--datasets: no bundled dataset "${unknown.join(", ")}" (bundled: ${BUNDLED.map((b) => b.dataset).join(", ")})`,
+        );
+
+      const store = openStore(opts);
+      try {
+        await importBundled(store, bundles, log);
+        const embedder = createEmbedder(opts.embedder);
+        const seeded = seedEmbeddingCache(store, embedder.name);
+        log(
+          seeded.available
+            ? `embeddings: ${seeded.added} precomputed ${embedder.name} vectors added to the cache`
+            : `embeddings: none bundled for ${embedder.name}; computing them once (cached in ${store.path})`,
+        );
+        const summary: Array<{ dataset: string; result: EvalResult }> = [];
+        for (const b of bundles) {
+          const result = await runEvaluation({
+            store,
+            dataset: b.dataset,
+            split: "test",
+            embedder,
+            routers,
+            create: createRouter,
+            scenarios,
+            log,
+          });
+          const dir = resolve(opts.out, b.dataset);
+          const files = writeEvalReport(result, dir, `FusionKit demo: ${b.dataset}`);
+          process.stdout.write(
+            `\n${b.dataset}: ${result.queries} test queries × ${result.candidates.length} candidates, routers trained on ${result.trainQueries}\n`,
+          );
+          process.stdout.write(formatEvalTable(result));
+          process.stdout.write(`report: ${files.markdown}\n`);
+          summary.push({ dataset: b.dataset, result });
+        }
+        process.stdout.write("\n");
+        for (const { dataset, result } of summary) process.stdout.write(`${headline(dataset, result)}\n`);
+        process.stdout.write(`done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+      } finally {
+        store.close();
+      }
+    });
+}
+
+/** Import each bundled dataset the store lacks, and give RouteProfile its seeded split once. */
+async function importBundled(store: Store, bundles: typeof BUNDLED, log: (line: string) => void): Promise<void> {
+  for (const b of bundles) {
+    if (store.datasets().includes(b.dataset)) log(`${b.dataset}: already in ${store.path}`);
+    else {
+      const bar = progress(`importing ${b.dataset}`, 1);
+      const s = await importPath(store, b.path, {
+        format: b.format,
+        dataset: b.dataset,
+        onProgress: (done, total) => bar.update(done, total),
+      });
+      bar.stop();
+      log(`${b.dataset}: imported ${s.queriesAdded} queries, ${s.outcomesAdded} outcomes from ${b.path}`);
+    }
+    const unsplit = store.queries({ dataset: b.dataset }).filter((q) => !q.split);
+    if (unsplit.length > 0) {
+      const assignments = stratifiedSplit(unsplit, TEST_FRACTION, SPLIT_SEED);
+      store.setSplits(assignments);
+      const nTest = assignments.filter((a) => a.split === "test").length;
+      log(`${b.dataset}: no split in the source; seeded split ${assignments.length - nTest} train / ${nTest} test`);
+    }
+  }
+}
+
+/** One line per dataset: the leading router against the best single model and the oracle. */
+function headline(dataset: string, r: EvalResult): string {
+  const lead = leadingRouter(r);
+  if (!lead) return `${dataset}: no router evaluated`;
+  return (
+    `${dataset}: best router ${lead.name} ${fmt(lead.performance)} at ${usd(lead.cost)}/query ` +
+    `(${lead.scenario}; beats the best single model on ${lead.beatsBestSingleOn.length} of ${r.tasks.length} tasks) · ` +
+    `best single ${r.bestSingle.model} ${fmt(r.bestSingle.performance)} at ${usd(r.bestSingle.cost)} · oracle ${fmt(r.oracle.performance)}`
+  );
+}

@@ -1,0 +1,129 @@
+import type { Command } from "commander";
+import { UsageError } from "../../data/errors.ts";
+import { createEmbedder, DEFAULT_EMBEDDER, EMBEDDER_SPEC_HELP } from "../../embed/registry.ts";
+import type { EvalResult } from "../../eval/evaluate.ts";
+import { runEvaluation } from "../../eval/run.ts";
+import { formatEvalTable, writeEvalReport } from "../../report/eval-report.ts";
+import { loadArtifactRouter } from "../../routing/artifacts.ts";
+import { SCENARIOS, type Scenario } from "../../routing/objective.ts";
+import { createRouter, ROUTER_NAMES } from "../../routing/registry.ts";
+import { openStore, parseSplit, printJson, resolveDataset, withStoreOptions } from "../options.ts";
+
+export const DEFAULT_SCENARIOS: Scenario[] = ["performance-first", "balance", "cost-first"];
+
+/** "performance,balance,cost" → scenarios; the short names are accepted for the three FusionFactory ones. */
+export function parseScenarios(value: string | undefined): Scenario[] {
+  if (value === undefined) return DEFAULT_SCENARIOS;
+  const alias: Record<string, Scenario> = {
+    performance: "performance-first",
+    cost: "cost-first",
+    judge: "llm-judge",
+  };
+  const out = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const name = alias[s] ?? s;
+      if (!(name in SCENARIOS))
+        throw new UsageError(
+          `--scenario: unknown scenario "${s}" (known: ${Object.keys(SCENARIOS).join(", ")}; short: performance, cost, judge)`,
+        );
+      return name as Scenario;
+    });
+  if (out.length === 0) throw new UsageError("--scenario: give at least one scenario");
+  return [...new Set(out)];
+}
+
+export function parseRouters(value: string | undefined, fallback: readonly string[]): string[] {
+  if (value === undefined) return [...fallback];
+  const names = [
+    ...new Set(
+      value
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
+  for (const n of names)
+    if (!ROUTER_NAMES.includes(n))
+      throw new UsageError(`--routers: unknown router "${n}" (known: ${ROUTER_NAMES.join(", ")})`);
+  return names;
+}
+
+/** The object `fusionkit eval --json` prints (documented in README.md). */
+export function evalJson(dataset: string, r: EvalResult): unknown {
+  return { dataset, ...r };
+}
+
+export function registerEval(program: Command): void {
+  withStoreOptions(
+    program
+      .command("eval")
+      .description(
+        "train routers on the train split (or load artifacts) and score them on the test split: performance, cost, reward, gap closed, AIQ, per task",
+      )
+      .option("--split <split>", "split to score (routers train on train)", "test")
+      .option("--routers <names>", `comma-separated routers (default: all: ${ROUTER_NAMES.join(",")})`)
+      .option("--artifacts <files>", "comma-separated router artifact files to score as they are (no training)")
+      .option("--scenario <names>", "comma-separated: performance,balance,cost,llm-judge", "performance,balance,cost")
+      .option("--embedder <spec>", EMBEDDER_SPEC_HELP, DEFAULT_EMBEDDER)
+      .option("--report-dir <dir>", "write report.md and SVG plots here (default: reports/<dataset>)")
+      .option("--no-report", "do not write the report folder")
+      .option("--json", "print one JSON object (see README)"),
+  ).action(
+    async (opts: {
+      db: string;
+      dataset?: string;
+      split: string;
+      routers?: string;
+      artifacts?: string;
+      scenario?: string;
+      embedder: string;
+      reportDir?: string;
+      report: boolean;
+      json?: boolean;
+    }) => {
+      const split = parseSplit(opts.split) ?? "test";
+      const scenarios = parseScenarios(opts.scenario);
+      const artifactFiles = (opts.artifacts ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+      // With artifacts only, train nothing unless routers are named too.
+      const routers = parseRouters(opts.routers, artifactFiles.length ? [] : ROUTER_NAMES);
+      const store = openStore(opts);
+      try {
+        const dataset = resolveDataset(store, opts.dataset) as string;
+        const loaded = artifactFiles.map((f) => loadArtifactRouter(f));
+        const embedder = createEmbedder(
+          opts.embedder === DEFAULT_EMBEDDER && loaded[0] ? loaded[0].embedder : opts.embedder,
+        );
+        const log = (line: string) => process.stderr.write(`${line}\n`);
+        const result = await runEvaluation({
+          store,
+          dataset,
+          split,
+          embedder,
+          routers,
+          create: createRouter,
+          loaded,
+          scenarios,
+          log,
+        });
+        if (opts.report) {
+          const dir = opts.reportDir ?? `reports/${dataset}`;
+          const files = writeEvalReport(result, dir, `FusionKit evaluation: ${dataset}`);
+          log(`report: ${files.markdown} (+ ${files.plots.length} SVG plots)`);
+        }
+        if (opts.json) return printJson(evalJson(dataset, result));
+        process.stdout.write(
+          `${dataset}, split ${split}: ${result.queries} queries × ${result.candidates.length} candidates, routers trained on ${result.trainQueries}\n`,
+        );
+        process.stdout.write(formatEvalTable(result));
+      } finally {
+        store.close();
+      }
+    },
+  );
+}

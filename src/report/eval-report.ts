@@ -1,0 +1,349 @@
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as Plot from "@observablehq/plot";
+import type { EvalResult, RouterResult } from "../eval/evaluate.ts";
+import { type LegendItem, PALETTE, renderSvg } from "./svg.ts";
+import { formatTable } from "./text-table.ts";
+
+/**
+ * The evaluation as people read it: a terminal table, and a report folder with a Markdown summary
+ * (overall, per scenario, per task) and SVG plots (cost–performance frontier, per-task bars, and for
+ * two-model sets RouteLLM's strong-call curve).
+ */
+
+export function fmt(v: number | undefined, digits = 3): string {
+  return v === undefined || Number.isNaN(v) ? "—" : v.toFixed(digits);
+}
+
+export function usd(v: number | undefined): string {
+  return v === undefined || Number.isNaN(v) ? "—" : `$${v.toExponential(2)}`;
+}
+
+function pct(v: number | undefined): string {
+  return v === undefined || Number.isNaN(v) ? "—" : `${(100 * v).toFixed(1)}%`;
+}
+
+/** One row per (router, scenario), then the best single model and the oracle. */
+export function formatEvalTable(r: EvalResult): string {
+  const two = r.pair !== undefined;
+  const header = [
+    "router",
+    "scenario",
+    "perf",
+    "cost/query",
+    "reward",
+    "gap closed",
+    "AIQ",
+    "tasks +/−",
+    ...(two ? ["APGR", "CPT50", "CPT80"] : []),
+  ];
+  const rows = r.routers.map((x) => [
+    x.name,
+    x.scenario,
+    fmt(x.performance),
+    usd(x.cost),
+    fmt(x.reward),
+    pct(x.gapClosed),
+    fmt(x.aiq),
+    `${x.beatsBestSingleOn.length}/${x.losesOn.length}`,
+    ...(two ? [fmt(x.apgr), pct(x.cpt50), pct(x.cpt80)] : []),
+  ]);
+  const blank = (n: number) => new Array<string>(n).fill("");
+  rows.push([
+    "best single",
+    r.bestSingle.model,
+    fmt(r.bestSingle.performance),
+    usd(r.bestSingle.cost),
+    ...blank(header.length - 4),
+  ]);
+  rows.push(["oracle", "", fmt(r.oracle.performance), usd(r.oracle.cost), ...blank(header.length - 4)]);
+  return formatTable(header, rows);
+}
+
+/** The router shown in per-task plots: best performance under the first scenario (ties: cheaper). */
+export function leadingRouter(r: EvalResult): RouterResult | undefined {
+  const first = r.scenarios[0];
+  return r.routers
+    .filter((x) => x.scenario === first)
+    .sort((a, b) => b.performance - a.performance || a.cost - b.cost)[0];
+}
+
+export interface ReportFiles {
+  dir: string;
+  markdown: string;
+  plots: string[];
+}
+
+/** Write report.md and the SVG plots into `dir` (created if needed; each file replaced atomically). */
+export function writeEvalReport(r: EvalResult, dir: string, title: string): ReportFiles {
+  mkdirSync(dir, { recursive: true });
+  const plots: Array<[string, string]> = [
+    ["frontier.svg", frontierSvg(r, title)],
+    ["per-task.svg", perTaskSvg(r, title)],
+  ];
+  if (r.pair) plots.push(["strong-calls.svg", callCurveSvg(r, title)]);
+  const markdown = evalMarkdown(
+    r,
+    title,
+    plots.map(([f]) => f),
+  );
+  const write = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(`${path}.tmp`, text);
+    renameSync(`${path}.tmp`, path);
+    return path;
+  };
+  const plotPaths = plots.map(([name, svg]) => write(name, svg));
+  return { dir, markdown: write("report.md", markdown), plots: plotPaths };
+}
+
+export function evalMarkdown(r: EvalResult, title: string, plotFiles: string[]): string {
+  const out: string[] = [];
+  const line = (s = "") => out.push(s);
+  line(`# ${title}`);
+  line();
+  line(
+    `Split **${r.split}**: ${r.queries} queries (routers trained on ${r.trainQueries}), ${r.candidates.length} candidates, ` +
+      `${r.tasks.length} tasks. Best single model: **${r.bestSingle.model}** ${fmt(r.bestSingle.performance)} ` +
+      `(${usd(r.bestSingle.cost)}/query); per-query oracle ${fmt(r.oracle.performance)} (${usd(r.oracle.cost)}/query).`,
+  );
+  line();
+  line(
+    "Performance and cost are means per test query; reward is FusionFactory's α·perf − β·cost with both min–max " +
+      "normalised within each task; gap closed = (router − best single)/(oracle − best single); AIQ is RouterBench's " +
+      `area under the non-decreasing convex hull of the router's λ sweep, over the shared cost range ${usd(r.costRange.min)}–${usd(r.costRange.max)}.` +
+      (r.pair
+        ? ` Two candidates: APGR and CPT are RouteLLM's, with ${r.pair.strong} as the strong model and ${r.pair.weak} as the weak one.`
+        : ""),
+  );
+  line();
+  for (const f of plotFiles) line(`![${f}](${f})`);
+  line();
+  line("## Overall");
+  line();
+  line(mdTable(formatRows(r)));
+  line();
+  line("## Per scenario");
+  for (const scenario of r.scenarios) {
+    line();
+    line(`### ${scenario}`);
+    line();
+    const rows = r.routers
+      .filter((x) => x.scenario === scenario)
+      .sort((a, b) => b.reward - a.reward)
+      .map((x) => [
+        x.name,
+        fmt(x.reward),
+        fmt(x.performance),
+        usd(x.cost),
+        x.beatsBestSingleOn.join(", ") || "—",
+        x.losesOn.join(", ") || "—",
+        Object.entries(x.usage)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 3)
+          .map(([k, v]) => `${k} ${pct(v)}`)
+          .join(", "),
+      ]);
+    line(
+      mdTable([["router", "reward", "perf", "cost/query", "beats best single on", "loses on", "most used"], ...rows]),
+    );
+  }
+  line();
+  line("## Per task (performance)");
+  line();
+  const first = r.scenarios[0];
+  const routers = r.routers.filter((x) => x.scenario === first);
+  line(`Routers under ${first}; the best single model is ${r.bestSingle.model} overall.`);
+  line();
+  const taskRows = r.tasks.map((t) => [
+    t,
+    fmt(r.bestSingle.perTask[t]?.performance),
+    fmt(r.oracle.perTask[t]?.performance),
+    ...routers.map((x) => fmt(x.perTask[t]?.performance)),
+  ]);
+  line(mdTable([["task", "best single", "oracle", ...routers.map((x) => x.name)], ...taskRows]));
+  line();
+  line("## Single models on this split");
+  line();
+  line(
+    mdTable([
+      ["model", "perf", "cost/query"],
+      ...[...r.singles]
+        .sort((a, b) => b.performance - a.performance)
+        .map((s) => [s.model, fmt(s.performance), usd(s.cost)]),
+    ]),
+  );
+  line();
+  line("## Training and prediction time");
+  line();
+  const timing = new Map(r.routers.map((x) => [x.name, x]));
+  line(
+    mdTable([
+      ["router", "source", "fit (s)", `predict ${r.queries} queries (s)`],
+      ...[...timing.values()].map((x) => [x.name, x.source, fmt(x.fitSeconds, 2), fmt(x.predictSeconds, 3)]),
+    ]),
+  );
+  return `${out.join("\n")}\n`;
+}
+
+function formatRows(r: EvalResult): string[][] {
+  const two = r.pair !== undefined;
+  const header = [
+    "router",
+    "scenario",
+    "perf",
+    "cost/query",
+    "reward",
+    "gap closed",
+    "AIQ",
+    "tasks beat/lost",
+    ...(two ? ["APGR", "CPT(50%)", "CPT(80%)"] : []),
+  ];
+  const rows = r.routers.map((x) => [
+    x.name,
+    x.scenario,
+    fmt(x.performance),
+    usd(x.cost),
+    fmt(x.reward),
+    pct(x.gapClosed),
+    fmt(x.aiq),
+    `${x.beatsBestSingleOn.length}/${x.losesOn.length}`,
+    ...(two ? [fmt(x.apgr), pct(x.cpt50), pct(x.cpt80)] : []),
+  ]);
+  const pad = (row: string[]) => [...row, ...new Array<string>(header.length - row.length).fill("")];
+  rows.push(pad([`best single (${r.bestSingle.model})`, "", fmt(r.bestSingle.performance), usd(r.bestSingle.cost)]));
+  rows.push(pad(["oracle", "", fmt(r.oracle.performance), usd(r.oracle.cost)]));
+  return [header, ...rows];
+}
+
+function mdTable(rows: string[][]): string {
+  const esc = (s: string) => s.replace(/\|/g, "\\|");
+  const [header, ...body] = rows;
+  if (!header) return "";
+  return [
+    `| ${header.map(esc).join(" | ")} |`,
+    `|${header.map((_, j) => (j === 0 ? "---" : "---:")).join("|")}|`,
+    ...body.map((r) => `| ${r.map(esc).join(" | ")} |`),
+  ].join("\n");
+}
+
+/** Cost–performance plane: each single model a labelled point, each router's λ sweep a line, the oracle a star. */
+export function frontierSvg(r: EvalResult, title: string): string {
+  const names = [...new Set(r.routers.map((x) => x.name))];
+  const color = (k: number) => PALETTE[k % PALETTE.length] as string;
+  const lines = names.flatMap((name, k) => {
+    const x = r.routers.find((y) => y.name === name) as RouterResult;
+    return [...x.frontier].sort((a, b) => a.cost - b.cost).map((p) => ({ ...p, router: name, color: color(k) }));
+  });
+  const singles = r.singles.map((s) => ({ cost: s.cost, performance: s.performance, model: s.model }));
+  const oracle = [{ cost: r.oracle.cost, performance: r.oracle.performance, label: "oracle" }];
+  const legend: LegendItem[] = [
+    ...names.map((name, k): LegendItem => ({ label: name, color: color(k), shape: "line" })),
+    { label: "single model", color: "#222", shape: "dot" },
+    { label: "per-query oracle", color: "#d62728", shape: "dot" },
+  ];
+  return renderSvg({
+    title: `${title}: cost–performance frontier`,
+    subtitle: `${r.split} split, ${r.queries} queries; each line sweeps λ in predicted performance − λ·cost; x on a log scale`,
+    legend,
+    plot: {
+      width: 860,
+      height: 520,
+      marginLeft: 50,
+      marginRight: 210,
+      grid: true,
+      x: { type: "log", label: "mean cost per query (USD) →" },
+      y: { label: "↑ mean performance", nice: true },
+      marks: [
+        Plot.line(lines, { x: "cost", y: "performance", z: "router", stroke: "color", strokeWidth: 2 }),
+        Plot.dot(lines, { x: "cost", y: "performance", fill: "color", r: 2 }),
+        Plot.dot(singles, { x: "cost", y: "performance", fill: "#222", r: 4 }),
+        Plot.text(singles, { x: "cost", y: "performance", text: "model", dx: 6, textAnchor: "start", fontSize: 9 }),
+        Plot.dot(oracle, { x: "cost", y: "performance", fill: "#d62728", r: 5, symbol: "star" }),
+        Plot.text(oracle, { x: "cost", y: "performance", text: "label", dy: -10, fill: "#d62728" }),
+      ],
+    },
+  });
+}
+
+/** Per-task horizontal grouped bars: the leading router vs the best single model vs the oracle. */
+export function perTaskSvg(r: EvalResult, title: string): string {
+  const lead = leadingRouter(r);
+  const series = [
+    ...(lead ? [{ label: `${lead.name} (${lead.scenario})`, per: lead.perTask, color: PALETTE[0] as string }] : []),
+    { label: `best single: ${r.bestSingle.model}`, per: r.bestSingle.perTask, color: PALETTE[9] as string },
+    { label: "per-query oracle", per: r.oracle.perTask, color: PALETTE[1] as string },
+  ];
+  const data = r.tasks.flatMap((task) =>
+    series.map((s, k) => ({
+      task,
+      series: s.label,
+      order: k,
+      performance: s.per[task]?.performance ?? 0,
+      color: s.color,
+    })),
+  );
+  return renderSvg({
+    title: `${title}: performance per task`,
+    subtitle: `${r.split} split; bars: mean performance of each task's test queries`,
+    legend: series.map((s) => ({ label: s.label, color: s.color, shape: "box" })),
+    plot: {
+      width: 860,
+      height: Math.max(200, r.tasks.length * series.length * 14 + 60),
+      marginLeft: 160,
+      marginRight: 40,
+      x: { domain: [0, 1], label: "mean performance →", grid: true },
+      y: { axis: null, domain: series.map((s) => s.label) },
+      fy: { label: null, domain: r.tasks },
+      marks: [
+        Plot.barX(data, { x: "performance", y: "series", fy: "task", fill: "color" }),
+        Plot.text(data, {
+          x: "performance",
+          y: "series",
+          fy: "task",
+          text: (d: { performance: number }) => d.performance.toFixed(2),
+          dx: 14,
+          fontSize: 8,
+        }),
+        Plot.ruleX([0]),
+      ],
+    },
+  });
+}
+
+/** RouteLLM's view for two models: performance against the share of calls to the strong model. */
+export function callCurveSvg(r: EvalResult, title: string): string {
+  const names = [...new Set(r.routers.map((x) => x.name))];
+  const color = (k: number) => PALETTE[k % PALETTE.length] as string;
+  const points = names.flatMap((name, k) => {
+    const x = r.routers.find((y) => y.name === name) as RouterResult;
+    const c = x.strongCallCurve;
+    if (!c) return [];
+    return c.strongShare.map((s, i) => ({
+      share: 100 * s,
+      performance: c.performance[i] as number,
+      router: name,
+      color: color(k),
+    }));
+  });
+  const weak = r.singles.find((s) => s.model === r.pair?.weak)?.performance ?? Number.NaN;
+  const strong = r.singles.find((s) => s.model === r.pair?.strong)?.performance ?? Number.NaN;
+  return renderSvg({
+    title: `${title}: calls to the strong model`,
+    subtitle: `strong ${r.pair?.strong} ${fmt(strong)}, weak ${r.pair?.weak} ${fmt(weak)}; dashed: the two models alone`,
+    legend: names.map((name, k) => ({ label: name, color: color(k), shape: "line" })),
+    plot: {
+      width: 860,
+      height: 480,
+      marginLeft: 50,
+      grid: true,
+      x: { domain: [0, 100], label: "calls to the strong model (%) →" },
+      y: { label: "↑ mean performance", nice: true },
+      marks: [
+        Plot.ruleY([weak], { stroke: "#888", strokeDasharray: "4,3" }),
+        Plot.ruleY([strong], { stroke: "#d62728", strokeDasharray: "4,3" }),
+        Plot.line(points, { x: "share", y: "performance", z: "router", stroke: "color", strokeWidth: 2 }),
+      ],
+    },
+  });
+}
