@@ -8,8 +8,14 @@ import { type Embedder, normalize } from "./embedder.ts";
  * is ~110 characters and 90% are under ~920, so 1,000 keeps nearly every query whole.
  */
 export const USE_MAX_CHARS = 1000;
-/** Texts per model call: USE-lite takes sparse token ids (no padding), so larger batches only amortise overhead. */
+/** Most texts per model call. */
 const USE_BATCH = 64;
+/**
+ * Most padded characters per call (texts × longest text). USE-lite densifies its sparse input, padding
+ * every text to the batch's longest: one 1,000-character prompt among 63 short ones made the batch
+ * ~10× slower than the short ones alone. So texts are sorted by length and batched under this budget.
+ */
+const USE_BATCH_CHARS = 16_000;
 
 /**
  * Shorten a text to at most `maxChars` characters, keeping its head and its tail (60% / 40%): long
@@ -57,15 +63,28 @@ export class UseEmbedder implements Embedder {
   async embed(texts: string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
     const m = await loadModel();
-    const out: Float32Array[] = [];
-    for (let start = 0; start < texts.length; start += USE_BATCH) {
-      const batch = texts.slice(start, start + USE_BATCH).map((t) => {
-        const cut = this.maxChars > 0 ? truncateForEmbedding(t, this.maxChars) : t;
-        // The tokenizer yields no ids for an empty string and the model then fails; embed a space instead.
-        return cut.trim() === "" ? " " : cut;
+    const inputs = texts.map((t) => {
+      const cut = this.maxChars > 0 ? truncateForEmbedding(t, this.maxChars) : t;
+      // The tokenizer yields no ids for an empty string and the model then fails; embed a space instead.
+      return cut.trim() === "" ? " " : cut;
+    });
+    const order = inputs.map((_, i) => i).sort((a, b) => inputs[a].length - inputs[b].length);
+    const out: Float32Array[] = new Array(texts.length);
+    for (let start = 0; start < order.length; ) {
+      // Ascending lengths: the batch's last text is its longest.
+      let end = start + 1;
+      while (
+        end < order.length &&
+        end - start < USE_BATCH &&
+        (end - start + 1) * inputs[order[end]].length <= USE_BATCH_CHARS
+      )
+        end++;
+      const idx = order.slice(start, end);
+      const vectors = await m.embed(idx.map((i) => inputs[i]));
+      idx.forEach((i, k) => {
+        out[i] = normalize(Float32Array.from(vectors[k]));
       });
-      const vectors = await m.embed(batch);
-      for (const v of vectors) out.push(normalize(Float32Array.from(v)));
+      start = end;
     }
     return out;
   }
