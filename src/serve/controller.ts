@@ -207,7 +207,7 @@ export class Gateway {
     }
 
     const knob = body.knobs.knob ?? virtual.knob;
-    const ranked = await rankText(virtual.router, query, knob);
+    const ranked = await rankText(virtual.router, query, knob, body.knobs.task);
     const kept: Planned[] = [];
     const allowed = body.knobs.models;
     const maxCost = body.knobs.maxCost;

@@ -1,14 +1,34 @@
-import { UsageError } from "../data/errors.ts";
+import { existsSync } from "node:fs";
+import { basename } from "node:path";
 import type { Store } from "../data/store.ts";
+import { cached } from "../embed/cache.ts";
+import { createEmbedder } from "../embed/registry.ts";
+import { loadArtifactRouter, loadRouterFromStore } from "../routing/artifacts.ts";
+import { EmbeddingLru } from "./embed-lru.ts";
 import type { LoadedRouter } from "./virtual.ts";
 
-/** Load router artifacts for serving, keyed by label (router name, made unique). */
-export async function loadRouters(
-  specs: string[],
-  _store: Store,
-  _embedCache: number,
-): Promise<Map<string, LoadedRouter>> {
+/**
+ * Router artifacts for serving, loaded once at startup and keyed by a label (the router's name, made unique
+ * with the artifact's name when two share it). A spec is an artifact file, or the id of an artifact saved in
+ * the store. `embedCache` > 0 keeps that many routing-text embeddings in memory in front of the store's
+ * embedding cache; 0 embeds every request from scratch (for benchmarks).
+ */
+export function loadRouters(specs: string[], store: Store, embedCache: number): Map<string, LoadedRouter> {
   const out = new Map<string, LoadedRouter>();
-  if (specs.length) throw new UsageError("router artifacts are not loadable yet");
+  for (const spec of specs) {
+    const art = existsSync(spec) ? loadArtifactRouter(spec) : loadRouterFromStore(store, spec);
+    const raw = createEmbedder(art.embedder);
+    const embedder = new EmbeddingLru(embedCache > 0 ? cached(raw, store) : raw, embedCache);
+    let label = art.name;
+    if (out.has(label)) label = `${art.name}-${basename(spec).replace(/\.json$/, "")}`;
+    out.set(label, {
+      name: label,
+      router: art.router,
+      candidates: art.candidateInfo,
+      scales: art.scales,
+      knob: art.knob,
+      embedder,
+    });
+  }
   return out;
 }

@@ -6,7 +6,7 @@ import { badRequest } from "./errors.ts";
  * The parts of a chat-completions body the gateway acts on, validated. Per-request routing knobs travel in
  * a `fusionkit` object in the body (removed before forwarding):
  *   {"fusionkit": {"models": [...], "max_cost": 0.001, "scenario": "balance" | "lambda": 2000,
- *                  "thought": true, "route_on": "last-user"}}
+ *                  "thought": true, "route_on": "last-user", "task": "gsm8k"}}
  */
 
 export interface RequestKnobs {
@@ -17,6 +17,8 @@ export interface RequestKnobs {
   knob: Knob | null;
   thought: boolean | null;
   routeOn: RouteOn | null;
+  /** The query's task when the client knows it (routers use it: same-task neighbours, per-task scales). */
+  task: string | null;
 }
 
 export interface ChatBody {
@@ -64,14 +66,14 @@ export function parseChatBody(value: unknown): ChatBody {
 }
 
 function parseKnobs(v: unknown): RequestKnobs {
-  const k: RequestKnobs = { models: null, maxCost: null, knob: null, thought: null, routeOn: null };
+  const k: RequestKnobs = { models: null, maxCost: null, knob: null, thought: null, routeOn: null, task: null };
   if (v === undefined || v === null) return k;
   if (typeof v !== "object" || Array.isArray(v)) throw badRequest("'fusionkit' must be an object", null, "fusionkit");
   const o = v as Record<string, unknown>;
   for (const key of Object.keys(o))
-    if (!["models", "max_cost", "scenario", "lambda", "thought", "route_on"].includes(key))
+    if (!["models", "max_cost", "scenario", "lambda", "thought", "route_on", "task"].includes(key))
       throw badRequest(
-        `unknown field fusionkit.${key} (known: models, max_cost, scenario, lambda, thought, route_on)`,
+        `unknown field fusionkit.${key} (known: models, max_cost, scenario, lambda, thought, route_on, task)`,
         null,
         `fusionkit.${key}`,
       );
@@ -110,6 +112,11 @@ function parseKnobs(v: unknown): RequestKnobs {
     if (o.route_on !== "last-user" && o.route_on !== "conversation")
       throw badRequest("fusionkit.route_on must be 'last-user' or 'conversation'", null, "fusionkit.route_on");
     k.routeOn = o.route_on;
+  }
+  if (o.task !== undefined) {
+    if (typeof o.task !== "string" || !o.task)
+      throw badRequest("fusionkit.task must be a task name", null, "fusionkit.task");
+    k.task = o.task;
   }
   return k;
 }

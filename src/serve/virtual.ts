@@ -1,4 +1,5 @@
 import { UsageError } from "../data/errors.ts";
+import { domainOfTask } from "../data/tasks.ts";
 import {
   type Knob,
   knobLabel,
@@ -37,10 +38,15 @@ export interface VirtualModel {
 export const AUTO = "fusionkit/auto";
 
 /** Ranked candidates for one routing text under a knob, best first. */
-export async function rankText(r: LoadedRouter, text: string, knob: Knob): Promise<RankedCandidate[]> {
+export async function rankText(
+  r: LoadedRouter,
+  text: string,
+  knob: Knob,
+  task: string | null,
+): Promise<RankedCandidate[]> {
   const embedding = await r.embedder.embed(text);
-  const pred = r.router.predict([{ text, embedding }]);
-  const scale: Scale = scaleFor(r.scales, null);
+  const pred = r.router.predict([{ text, embedding, task, domain: task ? domainOfTask(task) : null }]);
+  const scale: Scale = scaleFor(r.scales, task);
   return rank(predictionRow(pred, 0, r.candidates.length), r.candidates, knob, scale);
 }
 

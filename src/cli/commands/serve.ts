@@ -76,7 +76,7 @@ export function registerServe(program: Command): void {
         throw new UsageError(`--route-on must be conversation or last-user, got "${f.routeOn}"`);
       const providers = loadProviders(f.providers);
       const store = openStore({ db: f.db });
-      const routers = await loadRouters(f.router, store, int(f.embedCache, "--embed-cache"));
+      const routers = loadRouters(f.router, store, int(f.embedCache, "--embed-cache"));
       const virtuals: VirtualModel[] = [];
       const first = routers.values().next().value;
       if (first) {

@@ -63,9 +63,7 @@ export function spawnUntil(
 }
 
 /** fake-openai (test/support) as its own process. */
-export async function startFakeProcess(
-  options: FakeOpenAIOptions,
-): Promise<
+export async function startFakeProcess(options: FakeOpenAIOptions): Promise<
   Proc & {
     configure(o: FakeOpenAIOptions): Promise<void>;
     stats(): Promise<{ requests: number; byModel: Record<string, number> }>;
