@@ -72,12 +72,16 @@ export function outcomeLine(o: Outcome): string {
   );
 }
 
-/** Write the canonical JSONL for `filter` to `out`. Only models that answered an exported query are written. */
+/**
+ * Write the canonical JSONL for `filter` to `out`. Unfiltered, every model is written (catalog entries without
+ * outcomes too, so the whole store round-trips); filtered, only models that answered an exported query.
+ */
 export async function exportCanonical(store: Store, out: string, filter: QueryFilter = {}): Promise<ExportSummary> {
   const queries = store.queries(filter);
   const outcomes = store.outcomes(filter);
   const used = new Set(outcomes.map((o) => o.model));
-  const models = store.models().filter((m) => used.has(m.name));
+  const filtered = filter.dataset !== undefined || filter.split !== undefined;
+  const models = store.models().filter((m) => !filtered || used.has(m.name));
   const stream = createWriteStream(out, { encoding: "utf8" });
   const write = async (line: string) => {
     if (!stream.write(`${line}\n`)) await once(stream, "drain");

@@ -24,6 +24,8 @@ test("canonical JSONL: export → import into a fresh store round-trips exactly;
   await importPath(a, `${REPO}/data/routeprofile`);
   await importPath(a, `${REPO}/test/fixtures/fusionbench/parquet`);
   await importPath(a, `${REPO}/test/fixtures/llmrouter-nq/arrays`);
+  // LLMRouter's catalog lists 14 models of which 9 have outcomes: the unused ones must round-trip too.
+  await importPath(a, `${REPO}/data/llmrouter`);
   const first = join(dir, "all.jsonl");
   const exported = await exportCanonical(a, first);
   assert.deepEqual(exported, a.counts());
@@ -32,7 +34,7 @@ test("canonical JSONL: export → import into a fresh store round-trips exactly;
   const b = new Store(tempDb());
   const s = await importPath(b, first);
   assert.equal(s.format, "fusionkit");
-  assert.equal(s.dataset, "routeprofile,fusionbench,llmrouter-nq");
+  assert.equal(s.dataset, "routeprofile,fusionbench,llmrouter-nq,llmrouter");
   assert.deepEqual(rows(b), rows(a));
 
   const second = join(dir, "again.jsonl");
