@@ -163,6 +163,11 @@ export class KnnRouter implements Router {
     return { rows: topRow.subarray(0, filled), sims: topSim.subarray(0, filled) };
   }
 
+  /** The stored outcome of training row `row` for candidate j (NaN when unknown). */
+  outcome(row: number, j: number): number {
+    return this.perf[row * (this.priors?.nCandidates ?? 0) + j];
+  }
+
   /** Shrunk, distance-weighted average of the first k neighbours' outcomes, into out (length c). */
   private aggregate(
     nb: { rows: Int32Array; sims: Float64Array },

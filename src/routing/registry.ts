@@ -1,5 +1,7 @@
 import { UsageError } from "../data/errors.ts";
 import { BestPerTaskRouter, BestSingleRouter, CheapestRouter, RandomRouter } from "./baselines.ts";
+import { FallbackRouter } from "./fallback.ts";
+import { GraphRouter } from "./graph.ts";
 import { WithJudge } from "./judge.ts";
 import { KnnRouter } from "./knn.ts";
 import { LinearRouter, LogisticRouter, MfRouter, MlpRouter } from "./parametric.ts";
@@ -50,6 +52,14 @@ const SPECS: Record<string, RouterSpec> = {
   mf: {
     description: "RouteLLM-style matrix factorisation: projected query × learned model vectors",
     make: (p) => new MfRouter(p),
+  },
+  graph: {
+    description: "graph of query, task and model nodes; learned weights on two-hop performance messages",
+    make: (p) => new GraphRouter(p),
+  },
+  fallback: {
+    description: "per task, trust a learned router (default knn) only where it beat the fallbacks out of sample",
+    make: (p) => new FallbackRouter(p, (name, params) => createRouter(name, params)),
   },
 };
 

@@ -22,7 +22,8 @@ export function subset(data: TrainingSet, rows: readonly number[]): TrainingSet 
 }
 
 /**
- * Mean realised objective of the candidates a prediction chooses for `rows` of `data` (rows where the
+ * Mean realised objective of the candidates a prediction chooses for `rows` of `data` (prediction row i
+ * belongs to data row rows[i]; rows where the
  * chosen candidate has no outcome are skipped). With the default knob this is mean performance —
  * what routers are tuned for on held-out slices of the train split.
  */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import { loadRouter, saveRouter, trainRouter } from "../../src/routing/artifacts.ts";
+import { FallbackRouter } from "../../src/routing/fallback.ts";
 import { choose, DEFAULT_KNOB, learnScales } from "../../src/routing/objective.ts";
 import { createRouter, ROUTER_NAMES } from "../../src/routing/registry.ts";
 import type { RouteQuery, Router } from "../../src/routing/router.ts";
@@ -124,4 +125,48 @@ test("fitting is deterministic for a seed", () => {
     const b = fitted(name).predict(fresh).performance;
     assert.deepEqual([...a], [...b], name);
   }
+});
+
+test("graph: places a model with a description but little data next to the model it describes like", () => {
+  // A fourth candidate "big2" with big's description and outcomes on only 4 train queries.
+  const base = toySet();
+  const n = base.queries.length;
+  const c = 4;
+  const perf = new Float64Array(n * c).fill(Number.NaN);
+  const cost = new Float64Array(n * c);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < 3; j++) {
+      perf[i * c + j] = base.performance[i * 3 + j];
+      cost[i * c + j] = base.cost[i * 3 + j];
+    }
+    cost[i * c + 3] = 10;
+    if (i < 4) perf[i * c + 3] = base.performance[i * 3 + 1];
+  }
+  const unit = (k: number) => Float32Array.from({ length: 4 }, (_, x) => (x === k ? 1 : 0));
+  const data = {
+    ...base,
+    candidates: [...CANDIDATES, { ...CANDIDATES[1], key: "big2", model: "big2" }],
+    performance: perf,
+    cost,
+    descriptionEmbeddings: [unit(0), unit(1), unit(2), unit(1)],
+  };
+  const r = createRouter("graph");
+  r.fit(data);
+  const pred = r.predict(fresh);
+  // big2 is predicted to succeed on a-1 queries (where big does) far more than on a-0 queries.
+  const at = (i: number) => pred.performance[i * c + 3];
+  assert.ok(at(4) > at(0) + 0.3, `big2: a-1 ${at(4)} vs a-0 ${at(0)}`);
+  assert.equal(meanPerformance(picks(fitted("graph"))), 1);
+});
+
+test("fallback: trusts the learned router only in tasks where it beat the fallbacks out of sample", () => {
+  const policies = (base: string) => {
+    const r = new FallbackRouter({ base, folds: 2 }, (name, p) => createRouter(name, p));
+    r.fit(train);
+    return [r.policy("a"), r.policy("b"), r.policy("unseen")];
+  };
+  // kNN separates task a's clusters (task-best cannot); in task b the task's best model is already perfect.
+  assert.deepEqual(policies("knn"), ["router", "task-best", "router"]);
+  assert.deepEqual(policies("random"), ["task-best", "task-best", "best-single"]);
+  assert.throws(() => new FallbackRouter({ base: "fallback" }, () => createRouter("knn")), /cannot wrap itself/);
 });
