@@ -129,11 +129,11 @@ const BOLD_HEADING = /^\s*(?:#+\s*)?\*\*([^*]{6,80}?):?\*\*:?\s*$/;
 
 const CONTENT_WORD = /[\p{L}\p{N}]{3,}/gu;
 
-/** Share of a heading's content words (3+ letters) found in the query: near 1 means it restates the problem. */
+/** A heading whose content words (3+ letters, at least 5) are nearly all in the query restates the problem. */
 function restates(heading: string, queryWords: ReadonlySet<string>): boolean {
   const ws = heading.toLowerCase().match(CONTENT_WORD) ?? [];
-  if (ws.length < 3 || queryWords.size === 0) return false;
-  return ws.filter((w) => queryWords.has(w)).length / ws.length >= 0.8;
+  if (ws.length < 5 || queryWords.size === 0) return false;
+  return ws.filter((w) => queryWords.has(w)).length / ws.length >= 0.9;
 }
 
 /**
@@ -149,6 +149,7 @@ export function stepHeadings(response: string, queryText = ""): string[] {
     let h = (m[1] as string)
       .replace(/\*\*|__|`|#/g, "")
       .replace(/\\\(|\\\)|\\\[|\\\]/g, "")
+      .replace(/\s+/g, " ")
       .trim();
     // A heading is the part before its colon; what follows is this problem's working.
     const colon = h.indexOf(":");
