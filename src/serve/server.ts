@@ -47,6 +47,8 @@ export interface RunningGateway {
   log: ExchangeLog;
   /** Stop accepting, let in-flight requests finish (up to the grace period), flush the log. */
   close(): Promise<void>;
+  /** Swap in new virtual models (e.g. routers retrained on the gateway's own traffic); requests in flight keep theirs. */
+  reload(virtuals: VirtualModel[]): void;
 }
 
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -54,12 +56,7 @@ export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
 export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
   if (!o.auth && !isLoopback(o.host))
     throw new UsageError(`--no-auth is only allowed on a loopback host (127.0.0.1, ::1), not ${o.host}`);
-  for (const v of o.virtuals)
-    for (const c of v.router.candidates)
-      if (!o.providers.models.has(c.model))
-        throw new UsageError(
-          `router '${v.router.name}' (${v.name}) has candidate '${c.key}', but model '${c.model}' is not in ${o.providers.file}; add it there so the gateway can reach it`,
-        );
+  checkCandidates(o.virtuals, o.providers);
   const upstreams = new UpstreamPool(o.providers, o.env ?? process.env);
   const metrics = new Metrics();
   const breakers = new Breakers({ threshold: o.breakerThreshold, cooldownMs: o.breakerCooldownMs });
@@ -82,14 +79,16 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
   });
   const auth = o.auth ? new Authenticator(new ApiKeys(o.store.db)) : null;
   let draining = false;
-  const app = createApp({
+  const startedAt = Date.now();
+  const appDeps = {
     gateway,
     labels,
     auth,
     bodyLimit: o.bodyLimit,
-    modelsJson: modelsJson(o.virtuals, o.providers, Date.now()),
+    modelsJson: modelsJson(o.virtuals, o.providers, startedAt),
     draining: () => draining,
-  });
+  };
+  const app = createApp(appDeps);
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: o.port, hostname: o.host }, () => resolve(s as Server)) as Server;
@@ -119,5 +118,22 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
     })();
     return closing;
   };
-  return { url: `http://${host}:${port}`, port, gateway, log, close };
+  const reload = (virtuals: VirtualModel[]) => {
+    checkCandidates(virtuals, o.providers);
+    const map = gateway.deps.virtuals;
+    map.clear();
+    for (const v of virtuals) map.set(v.name, v);
+    appDeps.modelsJson = modelsJson(virtuals, o.providers, startedAt);
+  };
+  return { url: `http://${host}:${port}`, port, gateway, log, close, reload };
+}
+
+/** Every router candidate must be reachable: its model must be in the providers file. */
+function checkCandidates(virtuals: VirtualModel[], providers: ProvidersConfig): void {
+  for (const v of virtuals)
+    for (const c of v.router.candidates)
+      if (!providers.models.has(c.model))
+        throw new UsageError(
+          `router '${v.router.name}' (${v.name}) has candidate '${c.key}', but model '${c.model}' is not in ${providers.file}; add it there so the gateway can reach it`,
+        );
 }

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { UsageError } from "../../data/errors.ts";
-import { DEFAULT_DB } from "../../data/store.ts";
+import { DEFAULT_DB, type Store } from "../../data/store.ts";
 import { loadProviders } from "../../llm/providers.ts";
 import { parseKnob, SCENARIOS } from "../../routing/objective.ts";
 import type { RouteOn } from "../../serve/conversation.ts";
@@ -76,27 +76,7 @@ export function registerServe(program: Command): void {
         throw new UsageError(`--route-on must be conversation or last-user, got "${f.routeOn}"`);
       const providers = loadProviders(f.providers);
       const store = openStore({ db: f.db });
-      const routers = loadRouters(f.router, store, int(f.embedCache, "--embed-cache"));
-      const virtuals: VirtualModel[] = [];
-      const first = routers.values().next().value;
-      if (first) {
-        virtuals.push({
-          name: AUTO,
-          router: first,
-          knob: f.scenario || f.lambda ? parseKnob(f.scenario, f.lambda) : first.knob,
-        });
-        for (const s of Object.keys(SCENARIOS))
-          virtuals.push({ name: `fusionkit/${s}`, router: first, knob: { scenario: s as "balance" } });
-        for (const [label, r] of routers)
-          if (r !== first) virtuals.push({ name: `fusionkit/${label}`, router: r, knob: r.knob });
-      } else if (f.variant.length || f.scenario || f.lambda)
-        throw new UsageError("--scenario, --lambda and --variant need a --router artifact");
-      for (const spec of f.variant) {
-        const v = parseVariant(spec, routers, parseKnob);
-        const i = virtuals.findIndex((x) => x.name === v.name);
-        if (i >= 0) virtuals[i] = v;
-        else virtuals.push(v);
-      }
+      const virtuals = buildVirtuals(f, store);
       const thoughts = f.thoughtSet || f.thought ? loadThoughts(store, f.thoughtSet) : null;
       for (const missing of UpstreamPool.missingKeys(providers))
         process.stderr.write(`fusionkit serve: warning: provider ${missing} has no key in the environment\n`);
@@ -128,7 +108,42 @@ export function registerServe(program: Command): void {
         process.stderr.write(`fusionkit serve: stopped (${running.log.written} exchanges logged)\n`);
         process.exit(0);
       };
+      // SIGHUP reloads the router artifacts (e.g. after retraining on the gateway's own traffic).
+      process.on("SIGHUP", () => {
+        try {
+          running.reload(buildVirtuals(f, store));
+          process.stderr.write("fusionkit serve: reloaded router artifacts\n");
+        } catch (e) {
+          process.stderr.write(`fusionkit serve: reload failed, keeping the old routers: ${(e as Error).message}\n`);
+        }
+      });
       process.once("SIGINT", () => void stop("SIGINT"));
       process.once("SIGTERM", () => void stop("SIGTERM"));
     });
+}
+
+/** Virtual models from the flags: fusionkit/auto and one per scenario on the first router, one per other router, variants. */
+function buildVirtuals(f: ServeFlags, store: Store): VirtualModel[] {
+  const routers = loadRouters(f.router, store, int(f.embedCache, "--embed-cache"));
+  const virtuals: VirtualModel[] = [];
+  const first = routers.values().next().value;
+  if (first) {
+    virtuals.push({
+      name: AUTO,
+      router: first,
+      knob: f.scenario || f.lambda ? parseKnob(f.scenario, f.lambda) : first.knob,
+    });
+    for (const s of Object.keys(SCENARIOS))
+      virtuals.push({ name: `fusionkit/${s}`, router: first, knob: { scenario: s as "balance" } });
+    for (const [label, r] of routers)
+      if (r !== first) virtuals.push({ name: `fusionkit/${label}`, router: r, knob: r.knob });
+  } else if (f.variant.length || f.scenario || f.lambda)
+    throw new UsageError("--scenario, --lambda and --variant need a --router artifact");
+  for (const spec of f.variant) {
+    const v = parseVariant(spec, routers, parseKnob);
+    const i = virtuals.findIndex((x) => x.name === v.name);
+    if (i >= 0) virtuals[i] = v;
+    else virtuals.push(v);
+  }
+  return virtuals;
 }
