@@ -24,8 +24,10 @@ test("canonical JSONL: export → import into a fresh store round-trips exactly;
   await importPath(a, `${REPO}/data/routeprofile`);
   await importPath(a, `${REPO}/test/fixtures/fusionbench/parquet`);
   await importPath(a, `${REPO}/test/fixtures/llmrouter-nq/arrays`);
-  // LLMRouter's catalog lists 14 models of which 9 have outcomes: the unused ones must round-trip too.
-  await importPath(a, `${REPO}/data/llmrouter`);
+  // A catalog model without outcomes (FusionBench's deepseek-r1 price) must round-trip too.
+  const catalog = join(dir, "catalog.jsonl");
+  writeFileSync(catalog, '{"kind":"model","name":"deepseek-r1","input_price":0.55,"output_price":2.19}\n');
+  await importPath(a, catalog);
   const first = join(dir, "all.jsonl");
   const exported = await exportCanonical(a, first);
   assert.deepEqual(exported, a.counts());
@@ -34,7 +36,7 @@ test("canonical JSONL: export → import into a fresh store round-trips exactly;
   const b = new Store(tempDb());
   const s = await importPath(b, first);
   assert.equal(s.format, "fusionkit");
-  assert.equal(s.dataset, "routeprofile,fusionbench,llmrouter-nq,llmrouter");
+  assert.equal(s.dataset, "routeprofile,fusionbench,llmrouter-nq");
   assert.deepEqual(rows(b), rows(a));
 
   const second = join(dir, "again.jsonl");
@@ -83,8 +85,14 @@ test("fusionkit export CLI: --dataset and --split select what is written", () =>
   const out = join(tempDir(), "test.jsonl");
   const run = (...args: string[]) =>
     spawnSync(process.execPath, [`${REPO}/bin/fusionkit.js`, ...args], { encoding: "utf8", cwd: REPO });
-  assert.equal(run("import", `${REPO}/test/fixtures/fusionbench/csv`, "--db", db).status, 0);
-  assert.equal(run("import", `${REPO}/test/fixtures/llmrouter-nq/arrays`, "--db", db).status, 0);
+  const imp = run(
+    "import",
+    `${REPO}/test/fixtures/fusionbench/csv`,
+    `${REPO}/test/fixtures/llmrouter-nq/arrays`,
+    "--db",
+    db,
+  );
+  assert.equal(imp.status, 0, imp.stderr);
   const r = run("export", "--db", db, "--dataset", "fusionbench", "--split", "test", "--out", out);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), `${out}: 5 models, 4 queries, 40 outcomes`);
