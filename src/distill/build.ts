@@ -1,6 +1,6 @@
 import { UsageError } from "../data/errors.ts";
 import type { Store } from "../data/store.ts";
-import type { Outcome, Query } from "../data/types.ts";
+import type { Mode, Outcome, Query } from "../data/types.ts";
 import { type DecontaminationOptions, decontaminate, type Removal, words } from "./decontaminate.ts";
 import type { PreferenceRecord, SftRecord } from "./formats.ts";
 import { failingResponses, groupByQuery, type RankBy, selectTop } from "./rank.ts";
@@ -28,8 +28,8 @@ export interface DistillOptions {
   maxParamsB: number | null;
   withGold: boolean;
   decontamination: DecontaminationOptions;
-  /** The prompt a response answered (the task's prompt format around the query). */
-  promptOf: (q: Query) => string;
+  /** The prompt a response answered: the task's prompt format around the query, in the response's mode. */
+  promptOf: (q: Query, mode: Mode) => string;
   system?: string;
 }
 
@@ -178,9 +178,8 @@ export function buildDistillSet(store: Store, opts: DistillOptions): DistillSet 
     const pick = selectTop(responses, { by: opts.rank, k: opts.topK, pool: Math.max(opts.topK, 5) });
     if (pick.stoppedAtZero) stoppedAtZero++;
     responsesWithoutText += pick.withoutText;
-    const prompt = opts.promptOf(q);
     const seen = new Set<string>();
-    const chosen: Array<{ text: string; source: string }> = [];
+    const chosen: Array<{ text: string; source: string; prompt: string }> = [];
     pick.selected.forEach((o: Outcome, i) => {
       const text = o.response as string;
       const key = words(text).join(" ");
@@ -189,6 +188,7 @@ export function buildDistillSet(store: Store, opts: DistillOptions): DistillSet 
         return;
       }
       seen.add(key);
+      const prompt = opts.promptOf(q, o.mode);
       set.sft.push({ prompt, response: text, ...(opts.system ? { system: opts.system } : {}) });
       set.sftSources.push({
         queryId: q.id,
@@ -200,7 +200,7 @@ export function buildDistillSet(store: Store, opts: DistillOptions): DistillSet 
         cost: o.cost,
         judge: o.judge ?? null,
       });
-      chosen.push({ text, source: o.model });
+      chosen.push({ text, source: o.model, prompt });
       tc.sftRecords++;
       modelCounts(o.model).sft++;
     });
@@ -208,6 +208,7 @@ export function buildDistillSet(store: Store, opts: DistillOptions): DistillSet 
       const gold = goldResponse(q);
       if (gold === null && q.metric === "code_eval") goldSkippedCodeTasks++;
       if (gold !== null && !seen.has(words(gold).join(" "))) {
+        const prompt = opts.promptOf(q, "direct");
         set.sft.push({ prompt, response: gold, ...(opts.system ? { system: opts.system } : {}) });
         set.sftSources.push({
           queryId: q.id,
@@ -219,7 +220,7 @@ export function buildDistillSet(store: Store, opts: DistillOptions): DistillSet 
           cost: null,
           judge: null,
         });
-        chosen.push({ text: gold, source: "gold" });
+        chosen.push({ text: gold, source: "gold", prompt });
         tc.sftRecords++;
         tc.goldRecords++;
         modelCounts("gold").sft++;
@@ -227,13 +228,14 @@ export function buildDistillSet(store: Store, opts: DistillOptions): DistillSet 
     }
     if (chosen.length) tc.queriesWithRecords++;
     else tc.queriesWithoutRecords++;
-    // DPO: the i-th best successful response against the i-th "best" failing one (hardest negatives first).
+    // DPO: the i-th best successful response against the i-th "best" failing one (hardest negatives first),
+    // under the chosen response's prompt.
     const failing = failingResponses(responses, opts.rank, Math.max(opts.topK, 5));
     for (let i = 0; i < Math.min(chosen.length, failing.length); i++) {
-      const c = chosen[i] as { text: string; source: string };
+      const c = chosen[i] as (typeof chosen)[number];
       const r = failing[i] as Outcome;
       set.pairs.push({
-        prompt,
+        prompt: c.prompt,
         chosen: c.text,
         rejected: r.response as string,
         ...(opts.system ? { system: opts.system } : {}),

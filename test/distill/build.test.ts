@@ -217,6 +217,32 @@ test("every export format round-trips: parse the files back and find the same re
   s.close();
 });
 
+test("each record's prompt is the one its response answered (think mode adds its cue); DPO uses the chosen's", () => {
+  const s = fixtureStore(
+    [
+      {
+        id: "a",
+        task: "math",
+        split: "train",
+        text: "1+1?",
+        answers: [
+          { model: "small", mode: "think", performance: 1, cost: 1, response: "One plus one. \\boxed{2}" },
+          { model: "small", performance: 0, cost: 1, response: "\\boxed{3}" },
+        ],
+      },
+      { id: "b", task: "math", split: "test", text: "2+2?", answers: [] },
+    ],
+    [{ name: "small", size: "3B" }],
+  );
+  const set = buildDistillSet(s, base({ promptOf: (q, mode) => (mode === "think" ? `${q.text} Think.` : q.text) }));
+  assert.deepEqual(
+    set.sft.map((r) => r.prompt),
+    ["1+1? Think."],
+  );
+  assert.deepEqual(set.pairs, [{ prompt: "1+1? Think.", chosen: "One plus one. \\boxed{2}", rejected: "\\boxed{3}" }]);
+  s.close();
+});
+
 test("format list parsing rejects unknown formats", () => {
   assert.deepEqual(parseFormats("alpaca, dpo,alpaca"), ["alpaca", "dpo"]);
   assert.throws(() => parseFormats("alpaca,csv"), /unknown format "csv"/);

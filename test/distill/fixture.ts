@@ -9,6 +9,7 @@ export interface Answer {
   cost: number;
   response: string | null;
   judge?: number | null;
+  mode?: "direct" | "think";
 }
 
 export interface FixtureQuery extends Omit<Query, "dataset"> {
@@ -35,7 +36,7 @@ export function fixtureStore(
         (a): Located<OutcomeInput> => ({
           queryId: q.id,
           model: a.model,
-          mode: "direct",
+          mode: a.mode ?? "direct",
           response: a.response,
           performance: a.performance,
           cost: a.cost,
