@@ -89,17 +89,22 @@ export function distillMarkdown(set: DistillSet, formats: readonly ExportFormat[
       `Models left out by --small-only: ${s.excludedModels.map((m) => `${m.model} (${m.size ?? "no size"}: ${m.reason})`).join(", ")}.`,
     );
   for (const n of s.notes) lines.push("", `Note: ${n}`);
-  const first = set.sft[0];
-  const firstSrc = set.sftSources[0];
+  // Examples: the first model-written record with a worked answer (else the first record), and the first pair.
+  let ex = set.sftSources.findIndex(
+    (r) => r.source !== "gold" && (set.sft[set.sftSources.indexOf(r)]?.response.length ?? 0) >= 100,
+  );
+  if (ex < 0) ex = 0;
+  const first = set.sft[ex];
+  const firstSrc = set.sftSources[ex];
   if (first && firstSrc)
     lines.push(
       "",
       "## Example SFT record",
       "",
-      `Query ${firstSrc.queryId} (${firstSrc.task}), response of ${firstSrc.source} (rank ${firstSrc.rank}, performance ${firstSrc.performance ?? "—"}):`,
+      `Query ${firstSrc.queryId} (${firstSrc.task}), response of ${firstSrc.source} (rank ${firstSrc.rank}, performance ${firstSrc.performance ?? "—"}); long fields clipped here, not in the files:`,
       "",
       "```json",
-      clip(JSON.stringify({ instruction: first.prompt, input: "", output: first.response }, null, 1), 1500),
+      JSON.stringify({ instruction: clip(first.prompt, 700), input: "", output: clip(first.response, 900) }, null, 1),
       "```",
     );
   const pair = set.pairs[0];
@@ -112,7 +117,11 @@ export function distillMarkdown(set: DistillSet, formats: readonly ExportFormat[
       `Query ${pairSrc.queryId} (${pairSrc.task}): chosen from ${pairSrc.chosen}, rejected from ${pairSrc.rejected}.`,
       "",
       "```json",
-      clip(JSON.stringify({ prompt: pair.prompt, chosen: pair.chosen, rejected: pair.rejected }, null, 1), 1500),
+      JSON.stringify(
+        { prompt: clip(pair.prompt, 500), chosen: clip(pair.chosen, 500), rejected: clip(pair.rejected, 500) },
+        null,
+        1,
+      ),
       "```",
     );
   if (s.removed.length) {
