@@ -1,7 +1,7 @@
 import type { Store } from "../data/store.ts";
 import { loadRoutingTable } from "../data/table.ts";
 import { domainOfTask } from "../data/tasks.ts";
-import { candidateKey, parseCandidateKey, type Split } from "../data/types.ts";
+import { candidateKey, type Mode, parseCandidateKey, type Split } from "../data/types.ts";
 import { cached } from "../embed/cache.ts";
 import type { Embedder } from "../embed/embedder.ts";
 import type { CandidateInfo, RouteQuery, TrainingSet } from "./router.ts";
@@ -31,11 +31,34 @@ export interface StoreTrainingSet extends TrainingSet {
 /** Every (model, mode) with an outcome in the dataset, as sorted candidate keys. */
 export function datasetCandidateKeys(store: Store, dataset?: string): string[] {
   const rows = store.db
-    .prepare<unknown[], { model: string; mode: "direct" | "think" }>(
+    .prepare<unknown[], { model: string; mode: Mode }>(
       `SELECT DISTINCT o.model, o.mode FROM outcomes o JOIN queries q ON q.id = o.query_id ${dataset ? "WHERE q.dataset = ?" : ""}`,
     )
     .all(...(dataset ? [dataset] : []));
   return rows.map((r) => candidateKey(r.model, r.mode)).sort();
+}
+
+/** Only the outcomes that carry an LLM-judge score (most data has none: no need to read every outcome again). */
+function judgeScores(
+  store: Store,
+  dataset: string | undefined,
+  split: Split | undefined,
+): Array<{ query_id: string; model: string; mode: Mode; judge: number }> {
+  const where = ["o.judge IS NOT NULL"];
+  const params: string[] = [];
+  if (dataset) {
+    where.push("q.dataset = ?");
+    params.push(dataset);
+  }
+  if (split) {
+    where.push("q.split = ?");
+    params.push(split);
+  }
+  return store.db
+    .prepare<string[], { query_id: string; model: string; mode: Mode; judge: number }>(
+      `SELECT o.query_id, o.model, o.mode, o.judge FROM outcomes o JOIN queries q ON q.id = o.query_id WHERE ${where.join(" AND ")}`,
+    )
+    .all(...params);
 }
 
 /** Candidate descriptions for routers: key, model, mode, prices and description from the store's models. */
@@ -76,9 +99,8 @@ export async function buildTrainingSet(store: Store, opts: TrainingSetOptions): 
   const row = new Map(table.queries.map((q, i) => [q.id, i]));
   const judge = new Float64Array(table.queries.length * c).fill(Number.NaN);
   let judged = 0;
-  for (const o of store.outcomes(filter)) {
-    if (o.judge == null) continue;
-    const i = row.get(o.queryId);
+  for (const o of judgeScores(store, opts.dataset, opts.split)) {
+    const i = row.get(o.query_id);
     const j = col.get(candidateKey(o.model, o.mode));
     if (i === undefined || j === undefined) continue;
     judge[i * c + j] = o.judge;

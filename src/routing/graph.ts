@@ -12,10 +12,12 @@ export interface GraphParams {
   /** Temperature of the model–model edge softmax. */
   temperature?: number;
   epochs?: number;
+  /** L2 penalty pulling each task's weight offsets toward the shared weights. */
+  taskPenalty?: number;
 }
 
 /** Edge types whose messages reach a (query, model) pair; one learned weight each. */
-const MESSAGES = ["task·trust", "neighbours·trust", "similar models", "task·(1−trust)", "model overall"] as const;
+const MESSAGES = ["task", "neighbours", "similar models", "model overall"] as const;
 
 interface GraphState {
   neighbours: number;
@@ -24,7 +26,7 @@ interface GraphState {
   priors: PriorsState;
   /** c × c model–model edge weights (rows sum to 1, zero diagonal). */
   modelEdges: EncodedArray;
-  /** Learned edge-type weights, then one bias per model. */
+  /** Learned edge-type weights: shared row, then one offset row per train task ((T + 1) × messages). */
   weights: EncodedArray;
   bias: EncodedArray;
 }
@@ -36,9 +38,10 @@ interface GraphState {
  * description embeddings (or, without descriptions, of their per-task performance profiles).
  * Training is full-batch and starts from fixed weights, so it is deterministic without a seed.
  *
- * For a (query, model) pair, messages arrive along five two-hop paths (MESSAGES); the router learns one
+ * For a (query, model) pair, messages arrive along four paths (MESSAGES); the router learns one
  * weight per path plus a bias per model by logistic regression on the train edges, with each train
- * query's own edges removed from its messages (leave-one-out, so it cannot see its label). A model
+ * query's own edges removed from its messages (leave-one-out, so it cannot see its label), and each
+ * task may shift the shared weights by a penalised offset. A model
  * with little data has low trust in its own task and neighbour edges, so its prediction leans on the
  * messages from models with similar descriptions: the graph places a new model from its description.
  */
@@ -48,6 +51,7 @@ export class GraphRouter implements Router {
   private halfTrust: number;
   private readonly temperature: number;
   private readonly epochs: number;
+  private readonly taskPenalty: number;
   private knn: KnnRouter | null = null;
   private priors: Priors | null = null;
   private modelEdges: Float64Array = new Float64Array(0);
@@ -58,9 +62,10 @@ export class GraphRouter implements Router {
 
   constructor(params: GraphParams = {}) {
     this.k = params.neighbours ?? 20;
-    this.halfTrust = params.halfTrust ?? 20;
+    this.halfTrust = params.halfTrust ?? 5;
     this.temperature = params.temperature ?? 0.05;
     this.epochs = params.epochs ?? 300;
+    this.taskPenalty = params.taskPenalty ?? 1e-3;
   }
 
   fit(data: TrainingSet): void {
@@ -76,7 +81,8 @@ export class GraphRouter implements Router {
     data.queries.forEach((q, i) => {
       this.messages(q, i, F.subarray(i * c * MESSAGES.length, (i + 1) * c * MESSAGES.length));
     });
-    this.train(F, data.performance, n, c);
+    const taskOf = Int32Array.from(data.queries, (q) => (this.priors as Priors).taskIndex(q.task));
+    this.train(F, data.performance, taskOf, c);
     this.perf = new Float64Array(0);
   }
 
@@ -119,7 +125,7 @@ export class GraphRouter implements Router {
   }
 
   /**
-   * The five messages (as logits) for every model, for query q. `self` ≥ 0 is q's own train row,
+   * The messages (as logits) for every model, for query q. `self` ≥ 0 is q's own train row,
    * whose edges are left out.
    */
   private messages(q: RouteQuery, self: number, out: Float64Array): void {
@@ -160,41 +166,70 @@ export class GraphRouter implements Router {
     for (let j = 0; j < c; j++) {
       let similar = 0;
       for (let m = 0; m < c; m++) similar += this.modelEdges[j * c + m] * nbrMean[m];
+      let similarTask = 0;
+      for (let m = 0; m < c; m++) similarTask += this.modelEdges[j * c + m] * taskMean[m];
       const g = priors.globalPerf[j];
-      out[j * M] = trust[j] * logit(taskMean[j]);
-      out[j * M + 1] = trust[j] * logit(nbrMean[j]);
+      // A model's own task and neighbour edges count by its trust; the rest is borrowed from the models
+      // its description resembles, so a model with little data is predicted like its look-alikes.
+      out[j * M] = logit(trust[j] * taskMean[j] + (1 - trust[j]) * similarTask);
+      out[j * M + 1] = logit(trust[j] * nbrMean[j] + (1 - trust[j]) * similar);
       out[j * M + 2] = logit(similar);
-      out[j * M + 3] = (1 - trust[j]) * logit(taskMean[j]);
-      out[j * M + 4] = logit(Number.isNaN(g) ? 0.5 : g);
+      out[j * M + 3] = logit(Number.isNaN(g) ? 0.5 : g);
     }
   }
 
-  /** Learn the edge-type weights and model biases: full-batch Adam on masked cross-entropy. */
-  private train(F: Float64Array, Y: Float64Array, n: number, c: number): void {
+  /**
+   * Learn the edge-type weights and model biases: full-batch Adam on masked cross-entropy. Each task
+   * gets its own offset to the shared weights (L2-penalised toward 0), so the graph can learn that, say,
+   * neighbours are informative in code tasks but noise in multiple-choice knowledge tasks; unseen tasks
+   * use the shared weights.
+   */
+  private train(F: Float64Array, Y: Float64Array, taskOf: Int32Array, c: number): void {
     const M = MESSAGES.length;
-    this.weights = new Float64Array(M).fill(0.2);
+    const n = taskOf.length;
+    const T = (this.priors as Priors).tasks.length;
+    this.weights = new Float64Array((T + 1) * M);
+    this.weights.fill(0.25, 0, M);
     this.bias = new Float64Array(c);
     const opt = new Adam([this.weights, this.bias], 0.05, 0, [false, false]);
-    const gw = new Float64Array(M);
+    const gw = new Float64Array(this.weights.length);
     const gb = new Float64Array(c);
     let count = 0;
     for (let k = 0; k < Y.length; k++) if (!Number.isNaN(Y[k])) count++;
+    const w = new Float64Array(M);
     for (let epoch = 0; epoch < this.epochs; epoch++) {
       gw.fill(0);
       gb.fill(0);
-      for (let i = 0; i < n; i++)
+      for (let i = 0; i < n; i++) {
+        const off = (taskOf[i] + 1) * M;
+        for (let e = 0; e < M; e++) w[e] = this.weights[e] + (taskOf[i] >= 0 ? this.weights[off + e] : 0);
         for (let j = 0; j < c; j++) {
           const y = Y[i * c + j];
           if (Number.isNaN(y)) continue;
           const base = (i * c + j) * M;
           let z = this.bias[j];
-          for (let e = 0; e < M; e++) z += this.weights[e] * F[base + e];
+          for (let e = 0; e < M; e++) z += w[e] * F[base + e];
           const d = (sigmoid(z) - y) / count;
-          for (let e = 0; e < M; e++) gw[e] += d * F[base + e];
+          for (let e = 0; e < M; e++) {
+            gw[e] += d * F[base + e];
+            if (taskOf[i] >= 0) gw[off + e] += d * F[base + e];
+          }
           gb[j] += d;
         }
+      }
+      for (let k = M; k < gw.length; k++) gw[k] += this.taskPenalty * this.weights[k];
+      // A small pull on the model biases keeps a model with a handful of outcomes from an extreme bias.
+      for (let j = 0; j < c; j++) gb[j] += 1e-2 * this.bias[j];
       opt.step([gw, gb]);
     }
+  }
+
+  /** Edge-type weights for a task index (shared + the task's offset). */
+  private weightsFor(t: number, out: Float64Array): Float64Array {
+    const M = MESSAGES.length;
+    const known = t >= 0 && (t + 1) * M < this.weights.length;
+    for (let e = 0; e < M; e++) out[e] = this.weights[e] + (known ? this.weights[(t + 1) * M + e] : 0);
+    return out;
   }
 
   predict(queries: RouteQuery[], opts?: { explain?: boolean }): Prediction {
@@ -206,14 +241,16 @@ export class GraphRouter implements Router {
     const cost = new Float64Array(queries.length * c);
     const reasons: string[] | undefined = opts?.explain ? [] : undefined;
     const F = new Float64Array(c * M);
+    const w = new Float64Array(M);
     queries.forEach((q, i) => {
       this.messages(q, -1, F);
+      this.weightsFor(priors.taskIndex(q.task), w);
       for (let j = 0; j < c; j++) {
         let z = this.bias[j];
         let top = 0;
         let topV = -Infinity;
         for (let e = 0; e < M; e++) {
-          const v = this.weights[e] * F[j * M + e];
+          const v = w[e] * F[j * M + e];
           z += v;
           if (Math.abs(v) > topV) {
             topV = Math.abs(v);
@@ -221,7 +258,10 @@ export class GraphRouter implements Router {
           }
         }
         performance[i * c + j] = sigmoid(z);
-        reasons?.push(`graph: strongest message from ${MESSAGES[top]}`);
+        reasons?.push(
+          `graph messages: task ${sigmoid(F[j * M]).toFixed(2)}, neighbours ${sigmoid(F[j * M + 1]).toFixed(2)}, ` +
+            `similar models ${sigmoid(F[j * M + 2]).toFixed(2)}; strongest: ${MESSAGES[top]}`,
+        );
       }
       cost.set(priors.costRow(q.task), i * c);
     });

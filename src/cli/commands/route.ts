@@ -1,0 +1,62 @@
+import type { Command } from "commander";
+import { createEmbedder } from "../../embed/registry.ts";
+import { formatTable } from "../../report/text-table.ts";
+import { loadRouter } from "../../routing/artifacts.ts";
+import { toRouteQuery } from "../../routing/dataset.ts";
+import { knobLabel, parseKnob, predictionRow, rank, scaleFor } from "../../routing/objective.ts";
+import { printJson } from "../options.ts";
+
+export function registerRoute(program: Command): void {
+  program
+    .command("route")
+    .description("rank every candidate for one query with a trained router artifact")
+    .argument("<query>", "the query text")
+    .requiredOption("--router-artifact <file>", "artifact written by fusionkit train")
+    .option("--task <task>", "the query's task (a strong feature when the router knows it)")
+    .option("--domain <domain>", "the query's domain")
+    .option("--scenario <name>", "knob: performance-first, balance, cost-first, llm-judge (default: the artifact's)")
+    .option("--lambda <number>", "knob: willingness to pay (performance points per USD)")
+    .option("--json", "print one JSON object")
+    .action(
+      async (
+        text: string,
+        opts: {
+          routerArtifact: string;
+          task?: string;
+          domain?: string;
+          scenario?: string;
+          lambda?: string;
+          json?: boolean;
+        },
+      ) => {
+        const loaded = loadRouter(opts.routerArtifact);
+        const knob = opts.scenario || opts.lambda ? parseKnob(opts.scenario, opts.lambda) : loaded.knob;
+        const embedder = createEmbedder(loaded.embedder);
+        const query = await toRouteQuery(text, { task: opts.task ?? null, domain: opts.domain ?? null }, embedder);
+        const pred = loaded.router.predict([query], { explain: true });
+        const ranked = rank(
+          predictionRow(pred, 0, loaded.candidates.length),
+          loaded.candidateInfo,
+          knob,
+          scaleFor(loaded.scales, query.task),
+        );
+        if (opts.json) return printJson({ query: text, task: query.task, router: loaded.name, knob, ranked });
+        process.stdout.write(
+          `${loaded.name} (${loaded.source}), knob ${knobLabel(knob)}${query.task ? `, task ${query.task}` : ""}: send to ${ranked[0].key}\n`,
+        );
+        process.stdout.write(
+          formatTable(
+            ["#", "candidate", "pred. perf", "pred. cost", "score", "reason"],
+            ranked.map((r, i) => [
+              String(i + 1),
+              r.key,
+              r.predictedPerformance.toFixed(3),
+              `$${r.predictedCost.toExponential(2)}`,
+              r.score.toPrecision(4),
+              r.reason,
+            ]),
+          ),
+        );
+      },
+    );
+}
