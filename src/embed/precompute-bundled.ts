@@ -2,9 +2,12 @@
  * Regenerate data/embeddings/<embedder>.bin: embed every distinct query text of the bundled data with
  * the default embedder (or the one named in argv[2]) and write the compact int8 file (bundled.ts).
  *
- *   node --import tsx src/embed/precompute-bundled.ts [embedder-spec]
+ *   node --import tsx src/embed/precompute-bundled.ts [embedder-spec] [--fresh]
  *
- * Texts come from importing each folder of data/ that an importer recognises into a temporary store
+ * Vectors already in the existing file are reused (the embedder's name encodes its settings, so they are
+ * still valid); --fresh recomputes everything.
+ *
+ * Texts (queries and model descriptions) come from importing each folder of data/ that an importer recognises into a temporary store
  * (exactly the texts `fusionkit import` stores), plus RouteProfile's raw `query` fields for when no
  * importer reads that folder yet.
  */
@@ -39,6 +42,8 @@ async function bundledTexts(): Promise<{ texts: string[]; sources: Record<string
       sources[name.name] = qs.length;
       for (const q of qs) texts.set(textHash(q.text), q.text);
     }
+    // Model descriptions too: buildTrainingSet embeds them for routers that use model nodes.
+    for (const m of store.models()) if (m.description) texts.set(textHash(m.description), m.description);
   } finally {
     store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -53,22 +58,32 @@ async function bundledTexts(): Promise<{ texts: string[]; sources: Record<string
 }
 
 async function main(): Promise<void> {
-  const embedder = createEmbedder(process.argv[2] ?? DEFAULT_EMBEDDER);
+  const args = process.argv.slice(2);
+  const embedder = createEmbedder(args.find((a) => !a.startsWith("--")) ?? DEFAULT_EMBEDDER);
+  const file = bundledPath(embedder.name, BUNDLED_DIR);
+  const previous: Map<string, Float32Array> =
+    !args.includes("--fresh") && existsSync(file) ? readBundled(file).vectors : new Map();
   const { texts, sources } = await bundledTexts();
+  const todo = texts.filter((t) => !previous.has(textHash(t)));
   process.stderr.write(
-    `${texts.length} distinct texts from ${JSON.stringify(sources)}; embedding with ${embedder.name}\n`,
+    `${texts.length} distinct texts from ${JSON.stringify(sources)}; ${texts.length - todo.length} reused, ` +
+      `embedding ${todo.length} with ${embedder.name}\n`,
   );
   const t0 = performance.now();
-  const bar = progress(`embedding (${embedder.name})`, texts.length);
-  const vectors: Float32Array[] = [];
-  for (let i = 0; i < texts.length; i += 256) {
-    vectors.push(...(await embedder.embed(texts.slice(i, i + 256))));
-    bar.update(vectors.length);
+  const bar = progress(`embedding (${embedder.name})`, todo.length);
+  const computed = new Map<string, Float32Array>();
+  for (let i = 0; i < todo.length; i += 256) {
+    const chunk = todo.slice(i, i + 256);
+    const vectors = await embedder.embed(chunk);
+    for (let k = 0; k < chunk.length; k++) computed.set(textHash(chunk[k]), vectors[k]);
+    bar.update(computed.size);
   }
   bar.stop();
   const seconds = (performance.now() - t0) / 1000;
-  const file = bundledPath(embedder.name, BUNDLED_DIR);
-  const entries = texts.map((t, i): [string, Float32Array] => [textHash(t), vectors[i]]);
+  const entries = texts.map((t): [string, Float32Array] => {
+    const h = textHash(t);
+    return [h, computed.get(h) ?? (previous.get(h) as Float32Array)];
+  });
   entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)); // stable file for identical input
   writeBundled(file, embedder.name, entries, { sources });
   // Quantisation check: cosine between each stored vector and the float32 original.
@@ -81,7 +96,8 @@ async function main(): Promise<void> {
     sum += c;
   }
   process.stdout.write(
-    `${file}: ${entries.length} × ${embedder.dim} in ${seconds.toFixed(1)} s (${((seconds * 1000) / texts.length).toFixed(1)} ms/text); ` +
+    `${file}: ${entries.length} × ${embedder.dim}; embedded ${todo.length} in ${seconds.toFixed(1)} s` +
+      `${todo.length ? ` (${((seconds * 1000) / todo.length).toFixed(1)} ms/text)` : ""}; ` +
       `int8 vs float32 cosine mean ${(sum / entries.length).toFixed(6)}, min ${min.toFixed(6)}\n`,
   );
 }

@@ -76,3 +76,59 @@ test("buildTrainingSet names what is missing when the store has no such data", a
   );
   store.close();
 });
+
+test("buildTrainingSet: judge matrix from outcomes that carry one, think-mode candidates, fixed column order", async () => {
+  const store = new Store(tempDb());
+  const loc = { file: "hand-made", line: 1 };
+  store.importBatch({
+    format: "test",
+    dataset: "tiny",
+    files: ["hand-made"],
+    models: [
+      { name: "m-a", inputPrice: 1, outputPrice: 2, description: "a small model", loc },
+      { name: "m-b", inputPrice: 3, outputPrice: 4, loc },
+    ],
+    queries: [
+      { id: "q1", dataset: "tiny", task: "gsm8k", text: "What is 2 + 2?", split: "train", loc },
+      {
+        id: "q2",
+        dataset: "tiny",
+        task: "mmlu",
+        text: "Capital of Peru?",
+        split: "train",
+        taskDescription: "multiple choice",
+        loc,
+      },
+    ],
+    outcomes: [
+      { queryId: "q1", model: "m-a", mode: "direct", performance: 1, cost: 0.1, judge: 0.9, loc },
+      { queryId: "q1", model: "m-a", mode: "think", performance: 1, cost: 0.5, loc },
+      { queryId: "q2", model: "m-b", mode: "direct", performance: 0, cost: 0.2, judge: 0.25, loc },
+    ],
+  });
+  const set = await buildTrainingSet(store, { dataset: "tiny", split: "train", embedder: new HashEmbedder(64) });
+  assert.deepEqual(
+    set.candidates.map((c) => [c.key, c.model, c.mode, c.inputPrice]),
+    [
+      ["m-a", "m-a", "direct", 1],
+      ["m-a_think", "m-a", "think", 1],
+      ["m-b", "m-b", "direct", 3],
+    ],
+  );
+  const nan = Number.NaN;
+  assert.deepEqual([...set.performance], [1, 1, nan, nan, nan, 0]);
+  assert.deepEqual([...set.cost], [0.1, 0.5, nan, nan, nan, 0.2]);
+  assert.deepEqual([...(set.judge ?? [])], [0.9, nan, nan, nan, nan, 0.25]);
+  assert.equal(set.queries[1].taskDescription, "multiple choice");
+  assert.equal(set.queries[1].domain, "World Knowledge");
+  assert.equal(set.descriptionEmbeddings[0]?.length, 64);
+  assert.equal(set.descriptionEmbeddings[2], null, "m-b has no description");
+
+  const reordered = await buildTrainingSet(store, {
+    dataset: "tiny",
+    embedder: new HashEmbedder(64),
+    candidates: ["m-b", "m-a"],
+  });
+  assert.deepEqual([...reordered.performance], [nan, 1, 0, nan]);
+  store.close();
+});
