@@ -75,6 +75,12 @@ abstract class ParametricRouter implements Router {
   }
 }
 
+interface Gram {
+  G: Float64Array;
+  XtY: Float64Array;
+  missing: number[][];
+}
+
 export interface LinearParams {
   /** Ridge penalty; 0 = tune over RIDGE_GRID on a 20% held-out slice. */
   ridge?: number;
@@ -100,8 +106,8 @@ export class LinearRouter extends ParametricRouter {
     this.seed = params.seed ?? 1;
   }
 
-  /** Xb (with bias column) Gram and Xᵀy over the rows; NaN targets are dropped per candidate. */
-  private solve(Xb: Float64Array, Y: Float64Array, rows: readonly number[], ridge: number): Float64Array {
+  /** Gram matrix XᵀX (bias column included) and Xᵀy over the rows; rows with NaN targets listed per candidate. */
+  private gram(Xb: Float64Array, Y: Float64Array, rows: readonly number[]): Gram {
     const p = this.p;
     const c = this.c;
     const G = new Float64Array(p * p);
@@ -125,23 +131,30 @@ export class LinearRouter extends ParametricRouter {
       }
     }
     for (let a = 0; a < p; a++) for (let b = 0; b < a; b++) G[a * p + b] = G[b * p + a];
+    return { G, XtY, missing };
+  }
+
+  /** Ridge solution from a Gram (the bias is not penalised); one shared factorisation when nothing is missing. */
+  private solve(Xb: Float64Array, g: Gram, ridge: number): Float64Array {
+    const p = this.p;
+    const c = this.c;
+    const G = g.G.slice();
     for (let a = 0; a < p - 1; a++) G[a * p + a] += ridge;
     G[p * p - 1] += 1e-8;
     const W = new Float64Array(p * c);
-    const shared = missing.every((m) => m.length === 0);
-    if (shared) {
-      W.set(XtY);
-      choleskySolve(G.slice(), p, W, c);
+    if (g.missing.every((m) => m.length === 0)) {
+      W.set(g.XtY);
+      choleskySolve(G, p, W, c);
       return W;
     }
     for (let j = 0; j < c; j++) {
       const Gj = G.slice();
-      for (const r of missing[j]) {
+      for (const r of g.missing[j]) {
         const x = Xb.subarray(r * p, (r + 1) * p);
         for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) Gj[a * p + b] -= x[a] * x[b];
       }
       const w = new Float64Array(p);
-      for (let a = 0; a < p; a++) w[a] = XtY[a * c + j];
+      for (let a = 0; a < p; a++) w[a] = g.XtY[a * c + j];
       choleskySolve(Gj, p, w, 1);
       for (let a = 0; a < p; a++) W[a * c + j] = w[a];
     }
@@ -163,31 +176,45 @@ export class LinearRouter extends ParametricRouter {
     this.c = data.candidates.length;
     this.p = X.length / n + 1;
     const Xb = this.withBias(X, n);
-    if (this.ridge <= 0) {
-      const { fit, held } = holdoutSplit(
-        data.queries.map((q) => q.task),
-        0.2,
-        new Rng(this.seed),
+    if (this.ridge > 0) {
+      this.W = this.solve(
+        Xb,
+        this.gram(
+          Xb,
+          Y,
+          Array.from({ length: n }, (_, i) => i),
+        ),
+        this.ridge,
       );
-      let best = { score: -Infinity, ridge: RIDGE_GRID[0] };
-      for (const ridge of RIDGE_GRID) {
-        this.W = this.solve(Xb, Y, fit, ridge);
-        const Xh = new Float64Array(held.length * (this.p - 1));
-        held.forEach((r, i) => {
-          Xh.set(X.subarray(r * (this.p - 1), (r + 1) * (this.p - 1)), i * (this.p - 1));
-        });
-        const performance = this.predictModel(Xh, held.length);
-        const score = realisedScore({ performance, cost: costsOf(this.priors as Priors, data, held) }, data, held);
-        if (score > best.score + 1e-12) best = { score, ridge };
-      }
-      this.ridge = best.ridge;
+      return;
     }
-    this.W = this.solve(
-      Xb,
-      Y,
-      Array.from({ length: n }, (_, i) => i),
-      this.ridge,
+    // Tune the penalty on a held-out slice; the full Gram is the sum of the two parts' Grams.
+    const { fit, held } = holdoutSplit(
+      data.queries.map((q) => q.task),
+      0.2,
+      new Rng(this.seed),
     );
+    const gFit = this.gram(Xb, Y, fit);
+    const gHeld = this.gram(Xb, Y, held);
+    const q = this.p - 1;
+    const Xh = new Float64Array(held.length * q);
+    held.forEach((r, i) => {
+      Xh.set(X.subarray(r * q, (r + 1) * q), i * q);
+    });
+    const cost = costsOf(this.priors as Priors, data, held);
+    let best = { score: -Infinity, ridge: RIDGE_GRID[0] };
+    for (const ridge of RIDGE_GRID) {
+      this.W = this.solve(Xb, gFit, ridge);
+      const score = realisedScore({ performance: this.predictModel(Xh, held.length), cost }, data, held);
+      if (score > best.score + 1e-12) best = { score, ridge };
+    }
+    this.ridge = best.ridge;
+    const full: Gram = {
+      G: gFit.G.map((v, k) => v + gHeld.G[k]),
+      XtY: gFit.XtY.map((v, k) => v + gHeld.XtY[k]),
+      missing: gFit.missing.map((m, j) => [...m, ...gHeld.missing[j]]),
+    };
+    this.W = this.solve(Xb, full, this.ridge);
   }
 
   protected predictModel(X: Float64Array, n: number): Float64Array {
