@@ -1,8 +1,11 @@
+import { Rng } from "../util/prng.ts";
 import { decodeF64, type EncodedArray, encodeArray } from "./codec.ts";
 import { KnnRouter } from "./knn.ts";
 import { Adam, logit, sigmoid } from "./math.ts";
+import { LogisticRouter } from "./parametric.ts";
 import { Priors, type PriorsState } from "./priors.ts";
 import type { CandidateInfo, Prediction, RouteQuery, Router, TrainingSet } from "./router.ts";
+import { subset } from "./tuning.ts";
 
 export interface GraphParams {
   /** Query–query edges per query (same-task nearest neighbours). */
@@ -17,12 +20,15 @@ export interface GraphParams {
 }
 
 /** Edge types whose messages reach a (query, model) pair; one learned weight each. */
-const MESSAGES = ["task", "neighbours", "similar models", "model overall"] as const;
+const MESSAGES = ["task", "neighbours", "similar models", "model overall", "query content"] as const;
+/** Folds for the out-of-fold content predictions the message weights are trained on. */
+const CONTENT_FOLDS = 3;
 
 interface GraphState {
   neighbours: number;
   halfTrust: number;
   knn: unknown;
+  content: unknown;
   priors: PriorsState;
   /** c × c model–model edge weights (rows sum to 1, zero diagonal). */
   modelEdges: EncodedArray;
@@ -38,7 +44,9 @@ interface GraphState {
  * description embeddings (or, without descriptions, of their per-task performance profiles).
  * Training is full-batch and starts from fixed weights, so it is deterministic without a seed.
  *
- * For a (query, model) pair, messages arrive along four paths (MESSAGES); the router learns one
+ * For a (query, model) pair, messages arrive along five paths (MESSAGES): the task node, the query's
+ * neighbours, description-similar models, the model node itself, and the query node's content (a
+ * per-candidate logistic model of embedding ⊕ task ⊕ domain, out of fold on train); the router learns one
  * weight per path plus a bias per model by logistic regression on the train edges, with each train
  * query's own edges removed from its messages (leave-one-out, so it cannot see its label), and each
  * task may shift the shared weights by a penalised offset. A model
@@ -53,6 +61,7 @@ export class GraphRouter implements Router {
   private readonly epochs: number;
   private readonly taskPenalty: number;
   private knn: KnnRouter | null = null;
+  private content: LogisticRouter | null = null;
   private priors: Priors | null = null;
   private modelEdges: Float64Array = new Float64Array(0);
   private weights: Float64Array = new Float64Array(MESSAGES.length);
@@ -77,9 +86,34 @@ export class GraphRouter implements Router {
     this.perf = data.performance;
     this.modelEdges = this.buildModelEdges(data);
     // Messages for every train (query, model) edge, leave-one-out.
+    // Query-content messages: a logistic model of the query's features, out of fold for train rows.
+    const content = new Float64Array(n * c);
+    const fold = new Rng(1).shuffle(data.queries.map((_, i) => i));
+    for (let f = 0; f < CONTENT_FOLDS; f++) {
+      const held = fold.filter((_, k) => k % CONTENT_FOLDS === f);
+      const heldSet = new Set(held);
+      const model = new LogisticRouter();
+      model.fit(
+        subset(
+          data,
+          fold.filter((i) => !heldSet.has(i)).sort((a, b) => a - b),
+        ),
+      );
+      const pred = model.predict(held.map((i) => data.queries[i])).performance;
+      held.forEach((i, r) => {
+        content.set(pred.subarray(r * c, (r + 1) * c), i * c);
+      });
+    }
+    this.content = new LogisticRouter();
+    this.content.fit(data);
     const F = new Float64Array(n * c * MESSAGES.length);
     data.queries.forEach((q, i) => {
-      this.messages(q, i, F.subarray(i * c * MESSAGES.length, (i + 1) * c * MESSAGES.length));
+      this.messages(
+        q,
+        i,
+        F.subarray(i * c * MESSAGES.length, (i + 1) * c * MESSAGES.length),
+        content.subarray(i * c, (i + 1) * c),
+      );
     });
     const taskOf = Int32Array.from(data.queries, (q) => (this.priors as Priors).taskIndex(q.task));
     this.train(F, data.performance, taskOf, c);
@@ -128,7 +162,7 @@ export class GraphRouter implements Router {
    * The messages (as logits) for every model, for query q. `self` ≥ 0 is q's own train row,
    * whose edges are left out.
    */
-  private messages(q: RouteQuery, self: number, out: Float64Array): void {
+  private messages(q: RouteQuery, self: number, out: Float64Array, content: Float64Array): void {
     const priors = this.priors as Priors;
     const knn = this.knn as KnnRouter;
     const c = priors.nCandidates;
@@ -175,6 +209,7 @@ export class GraphRouter implements Router {
       out[j * M + 1] = logit(trust[j] * nbrMean[j] + (1 - trust[j]) * similar);
       out[j * M + 2] = logit(similar);
       out[j * M + 3] = logit(Number.isNaN(g) ? 0.5 : g);
+      out[j * M + 4] = logit(content[j]);
     }
   }
 
@@ -242,8 +277,9 @@ export class GraphRouter implements Router {
     const reasons: string[] | undefined = opts?.explain ? [] : undefined;
     const F = new Float64Array(c * M);
     const w = new Float64Array(M);
+    const content = (this.content as LogisticRouter).predict(queries).performance;
     queries.forEach((q, i) => {
-      this.messages(q, -1, F);
+      this.messages(q, -1, F, content.subarray(i * c, (i + 1) * c));
       this.weightsFor(priors.taskIndex(q.task), w);
       for (let j = 0; j < c; j++) {
         let z = this.bias[j];
@@ -274,6 +310,7 @@ export class GraphRouter implements Router {
       neighbours: this.k,
       halfTrust: this.halfTrust,
       knn: this.knn.state(),
+      content: this.content?.state(),
       priors: this.priors.state(),
       modelEdges: encodeArray(this.modelEdges),
       weights: encodeArray(this.weights),
@@ -287,6 +324,8 @@ export class GraphRouter implements Router {
     this.halfTrust = s.halfTrust;
     this.knn = new KnnRouter();
     this.knn.restore(s.knn, candidates);
+    this.content = new LogisticRouter();
+    this.content.restore(s.content, candidates);
     this.priors = Priors.restore(s.priors, candidates.length);
     this.modelEdges = decodeF64(s.modelEdges, "state.modelEdges");
     this.weights = decodeF64(s.weights, "state.weights");
