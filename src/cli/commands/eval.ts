@@ -51,9 +51,12 @@ export function parseRouters(value: string | undefined, fallback: readonly strin
   return names;
 }
 
-/** The object `fusionkit eval --json` prints (documented in README.md). */
+/**
+ * The object `fusionkit eval --json` prints (documented in README.md): the EvalResult without the
+ * per-query strong-call curves (one point per test query; the report plots them).
+ */
 export function evalJson(dataset: string, r: EvalResult): unknown {
-  return { dataset, ...r };
+  return { dataset, ...r, routers: r.routers.map(({ strongCallCurve: _curve, ...rest }) => rest) };
 }
 
 export function registerEval(program: Command): void {
