@@ -172,3 +172,53 @@ test("eval: bad flags and missing splits are clear errors (exit 2)", async () =>
     /dataset "routeprofile" has no train queries in .*; assign a split with "fusionkit split --dataset routeprofile"/,
   );
 });
+
+test("eval --artifacts: a router trained by `fusionkit train` in another process scores the same, without training", async () => {
+  const artifact = join(tempDir(), "knn.json");
+  const train = await fusionkit(["train", "--db", db, "--router", "knn", "--embedder", "hash", "--out", artifact]);
+  assert.equal(train.code, 0, train.stderr);
+  // No --embedder: the artifact's own embedder (hash-1024) is used.
+  const run = await fusionkit([
+    "eval",
+    "--db",
+    db,
+    "--artifacts",
+    artifact,
+    "--scenario",
+    "performance",
+    "--no-report",
+    "--json",
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const r = JSON.parse(run.stdout) as EvalJson & {
+    routers: Array<RouterJson & { source: string; fitSeconds: number }>;
+  };
+  assert.equal(r.routers.length, 1);
+  const loaded = r.routers[0];
+  assert.ok(loaded);
+  assert.equal(loaded.name, "knn");
+  assert.equal(loaded.source, artifact);
+  assert.equal(loaded.fitSeconds, 0);
+  assert.doesNotMatch(run.stderr, /training knn/);
+  const trained = result.routers.find((x) => x.name === "knn" && x.scenario === "performance-first");
+  assert.ok(trained);
+  assert.equal(loaded.performance, trained.performance);
+  assert.equal(loaded.cost, trained.cost);
+  assert.deepEqual(loaded.usage, trained.usage);
+
+  const mismatch = await fusionkit([
+    "eval",
+    "--db",
+    db,
+    "--artifacts",
+    artifact,
+    "--embedder",
+    "hash:256",
+    "--no-report",
+  ]);
+  assert.equal(mismatch.code, 2);
+  assert.match(
+    mismatch.stderr,
+    /knn\.json was trained with embedder "hash-1024" but the evaluation embeds with "hash-256"; pass --embedder hash-1024/,
+  );
+});
