@@ -7,7 +7,10 @@ import { parseHTML } from "linkedom";
  * any viewer (browser, GitHub, rsvg) opens.
  */
 
-/** Observable Plot's default categorical palette (observable10), assigned explicitly so the legend matches. */
+/**
+ * Observable Plot's default categorical palette (observable10) plus four more distinct hues (every router
+ * of the registry gets its own colour), assigned explicitly so the legend matches.
+ */
 export const PALETTE = [
   "#4269d0",
   "#efb118",
@@ -19,6 +22,10 @@ export const PALETTE = [
   "#97bbf5",
   "#9c6b4e",
   "#9498a0",
+  "#17becf",
+  "#1b3a7a",
+  "#bcbd22",
+  "#7f2704",
 ];
 
 export interface LegendItem {
