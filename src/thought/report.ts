@@ -1,6 +1,7 @@
 import type { Store } from "../data/store.ts";
 import { markdownTable } from "../distill/report.ts";
 import type { BuildSummary } from "./build.ts";
+import type { EvalReport } from "./eval.ts";
 import type { ThoughtTemplate } from "./templates.ts";
 
 function clip(text: string, max: number): string {
@@ -48,5 +49,31 @@ export function buildMarkdown(s: BuildSummary, templates: ThoughtTemplate[], sto
       `> ${t.template}`,
     );
   }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Markdown report of `thought eval`: the per-task table and a few queries the templates changed. */
+export function evalMarkdown(r: EvalReport, header: string[], rows: string[][], command: string): string {
+  const lines = [
+    `# Thought templates: effect on ${r.model}`,
+    "",
+    `Command: \`${command}\``,
+    "",
+    `Dataset ${r.dataset}, test split; templates from set ${r.set}, top-${r.k} per query (same task first, then ` +
+      "cosine). Each query is answered twice by the same model, without and with the templates, and both answers " +
+      "are scored with the task's metric.",
+    "",
+    markdownTable(header, rows),
+  ];
+  for (const [t, why] of Object.entries(r.skippedTasks)) lines.push("", `Skipped ${t}: ${why}`);
+  if (r.failedCalls) lines.push("", `${r.failedCalls} queries left out because a model call failed for good.`);
+  const changed = r.rows.filter((x) => x.with.score !== x.without.score).slice(0, 3);
+  if (changed.length) lines.push("", "## Queries the templates changed (first 3)");
+  for (const x of changed)
+    lines.push(
+      "",
+      `- ${x.queryId} (${x.task}): ${x.without.score} → ${x.with.score}; without: "${clip(x.without.response, 160)}"; ` +
+        `with: "${clip(x.with.response, 160)}"`,
+    );
   return `${lines.join("\n")}\n`;
 }

@@ -1,15 +1,33 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFile, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { before, test } from "node:test";
+import { after, before, test } from "node:test";
+import { promisify } from "node:util";
 import { REPO, tempDb, tempDir } from "../helpers.ts";
+import { type FakeOpenAI, providersYaml, startFakeOpenAI } from "../support/fake-openai.ts";
 
-const run = (...args: string[]) =>
-  spawnSync(process.execPath, [join(REPO, "bin/fusionkit.js"), ...args], { encoding: "utf8", cwd: REPO });
+const CLI = join(REPO, "bin/fusionkit.js");
+const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", cwd: REPO });
+// For commands that call the in-process fake server: they must run without blocking this event loop.
+const runAsync = (...args: string[]) => promisify(execFile)(process.execPath, [CLI, ...args], { cwd: REPO });
 
 let db: string;
-before(() => {
+let fake: FakeOpenAI;
+let providers: string;
+before(async () => {
+  // The student answers (A) when given templates and (B) otherwise: scores then follow the gold letters.
+  fake = await startFakeOpenAI({
+    models: {
+      student: { answers: { "Thought templates": "(A)" }, reply: "(B)" },
+      summ: {
+        reply:
+          "<template>Problem type: recall. Recall the fact, then answer briefly. Answer format: a short phrase.</template>",
+      },
+    },
+  });
+  providers = join(tempDir(), "providers.yaml");
+  writeFileSync(providers, providersYaml(fake.url, ["student", "summ"]));
   db = tempDb();
   for (const args of [
     ["import", join(REPO, "data/routeprofile"), "--db", db],
@@ -19,6 +37,7 @@ before(() => {
     assert.equal(r.status, 0, r.stderr);
   }
 });
+after(async () => fake.close());
 
 test("fusionkit thought build | list | retrieve | prompt on bundled RouteProfile (extractive summariser)", () => {
   const report = join(tempDir(), "thought.md");
@@ -68,4 +87,80 @@ test("thought build: bad summariser, llm without providers and unknown set are c
   const noSet = run("thought", "retrieve", "--db", db, "--set", "nope", "x");
   assert.equal(noSet.status, 2);
   assert.match(noSet.stderr, /no template set "nope"/);
+});
+
+test("fusionkit thought eval over a real OpenAI-protocol server: per-task table, JSON, Markdown", async () => {
+  const report = join(tempDir(), "eval.md");
+  const args = ["thought", "eval", "--db", db, "--model", "student", "--providers", providers, "--limit-per-task", "2"];
+  const { stdout } = await runAsync(...args, "--report", report);
+  assert.match(
+    stdout,
+    /routeprofile test split, model student, templates extractive\+hybrid \(k=3\): 20 queries scored/,
+  );
+  assert.match(stdout, /skipped human_eval: .*--allow-code-exec/);
+  assert.match(readFileSync(report, "utf8"), /^# Thought templates: effect on student/);
+
+  const json = JSON.parse((await runAsync(...args, "--json")).stdout);
+  assert.equal(json.overall.n, 20);
+  assert.deepEqual(Object.keys(json.skippedTasks).sort(), ["human_eval", "mbpp"]);
+  // Per task the reported means are the means of the per-query scores, which follow the gold letters.
+  for (const [task, t] of Object.entries(json.perTask) as Array<
+    [string, { n: number; without: number; with: number }]
+  >) {
+    const rows = json.rows.filter((r: { task: string }) => r.task === task);
+    assert.equal(rows.length, t.n);
+    const mean = (f: (r: { with: { score: number }; without: { score: number } }) => number) =>
+      rows.reduce((a: number, r: never) => a + f(r), 0) / rows.length;
+    assert.ok(Math.abs(mean((r) => r.without.score) - t.without) < 1e-12);
+    assert.ok(Math.abs(mean((r) => r.with.score) - t.with) < 1e-12);
+  }
+  // Multiple-choice queries: "(A)" with templates, "(B)" without.
+  const mc = json.rows.find((r: { task: string }) => r.task === "mmlu");
+  assert.equal(mc.with.response, "(A)");
+  assert.equal(mc.without.response, "(B)");
+  // Two requests per query in the first run (code tasks' first queries are asked before they turn out
+  // unscorable); the second run is answered from the response cache in the store.
+  const sent = fake.requestsFor("student").length;
+  assert.ok(sent >= 2 * 20 && sent <= 2 * 24, `${sent} requests`);
+});
+
+test("fusionkit thought build --summariser llm:<model> over a real OpenAI-protocol server, beside the extractive set", async () => {
+  const args = [
+    "thought",
+    "build",
+    "--db",
+    db,
+    "--summariser",
+    "llm:summ",
+    "--providers",
+    providers,
+    "--embedder",
+    "hash",
+  ];
+  const { stdout } = await runAsync(...args, "--limit", "4", "--json");
+  const s = JSON.parse(stdout);
+  assert.equal(s.set, "llm:summ+hybrid");
+  assert.equal(s.built, 4);
+  assert.ok(s.cost > 0);
+  assert.equal(fake.requestsFor("summ").length, 4);
+  const list = JSON.parse(run("thought", "list", "--db", db, "--json").stdout) as Array<{
+    set: string;
+    templates: number;
+  }>;
+  assert.deepEqual(
+    list.map((x) => [x.set, x.templates]),
+    [
+      ["extractive+hybrid", 368],
+      ["llm:summ+hybrid", 4],
+    ],
+  );
+  // With two sets in the store, retrieval asks which one.
+  const ambiguous = run("thought", "retrieve", "--db", db, "x");
+  assert.equal(ambiguous.status, 2);
+  assert.match(ambiguous.stderr, /several template sets .*choose one with --set/);
+  const r = run("thought", "retrieve", "--db", db, "--set", "llm:summ+hybrid", "--k", "1", "--json", "who wrote it");
+  assert.equal(
+    JSON.parse(r.stdout)[0].template,
+    "Problem type: recall. Recall the fact, then answer briefly. Answer format: a short phrase.",
+  );
 });

@@ -1,12 +1,13 @@
 import type { Command } from "commander";
 import { UsageError } from "../../data/errors.ts";
-import type { Query } from "../../data/types.ts";
+import type { Mode, Query } from "../../data/types.ts";
 import { buildDistillSet } from "../../distill/build.ts";
 import { parseFormats } from "../../distill/formats.ts";
 import { parseRankBy } from "../../distill/rank.ts";
 import { MODEL_HEADER, modelRows, TASK_HEADER, taskRows } from "../../distill/report.ts";
 import { writeDistillSet } from "../../distill/write.ts";
 import { formatTable } from "../../report/text-table.ts";
+import { formatPrompt } from "../../scoring/prompts.ts";
 import { openStore, printJson, resolveDataset, withStoreOptions } from "../options.ts";
 
 interface DistillFlags {
@@ -38,9 +39,12 @@ function share(value: string): number {
   return n;
 }
 
-/** The prompt a stored response answered: the query text (the task's prompt format wraps it upstream). */
-function promptOf(q: Query): string {
-  return q.text;
+/** The prompt a stored response answered: FusionBench's prompt format for the task, in the response's mode. */
+export function taskPrompt(q: Query, mode: Mode): string {
+  return formatPrompt(
+    { task: q.task, metric: q.metric ?? "", query: q.text, choices: q.choices, groundTruth: q.groundTruth },
+    mode,
+  );
 }
 
 export function registerDistill(program: Command): void {
@@ -91,7 +95,7 @@ export function registerDistill(program: Command): void {
           boilerplateDf: positiveInt(opts.boilerplateDf, "--boilerplate-df", 2),
           minOverlap: share(opts.ngramOverlap),
         },
-        promptOf,
+        promptOf: taskPrompt,
         system: opts.system,
       });
       const command = `fusionkit ${process.argv.slice(2).join(" ")}`;

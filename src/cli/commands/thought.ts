@@ -7,12 +7,15 @@ import { createEmbedder, DEFAULT_EMBEDDER, EMBEDDER_SPEC_HELP } from "../../embe
 import { OpenAIChatClient } from "../../llm/client.ts";
 import { loadProviders } from "../../llm/providers.ts";
 import { formatTable } from "../../report/text-table.ts";
+import { scoreResponse } from "../../scoring/score.ts";
 import { type BuildSummary, buildTemplates, DEFAULT_TEMPLATE_RESPONSES } from "../../thought/build.ts";
-import { buildMarkdown } from "../../thought/report.ts";
+import { type EvalReport, evalTemplates } from "../../thought/eval.ts";
+import { buildMarkdown, evalMarkdown } from "../../thought/report.ts";
 import { DEFAULT_TEMPLATES_K, resolveTemplateSet, TemplateIndex, templatePrompt } from "../../thought/retrieve.ts";
 import { ExtractiveSummariser, LlmSummariser, type Summariser } from "../../thought/summarise.ts";
 import { TemplateStore } from "../../thought/templates.ts";
 import { openStore, printJson, resolveDataset, withStoreOptions } from "../options.ts";
+import { taskPrompt } from "./distill.ts";
 
 function int(value: string, flag: string, min = 1): number {
   const n = Number(value);
@@ -82,6 +85,40 @@ function printBuild(s: BuildSummary): void {
   process.stdout.write(formatTable(["task", "queries", "templates"], rows));
   for (const p of s.problems.slice(0, 5)) process.stdout.write(`unusable: ${p.queryId}: ${p.problem}\n`);
 }
+
+interface EvalFlags {
+  db: string;
+  dataset?: string;
+  model: string;
+  providers: string;
+  set?: string;
+  k: string;
+  limitPerTask?: string;
+  concurrency: string;
+  maxTokens?: string;
+  allowCodeExec?: boolean;
+  report?: string;
+  json?: boolean;
+}
+
+const pct = (v: number) => (Number.isNaN(v) ? "—" : v.toFixed(3));
+
+export function evalRows(r: EvalReport): string[][] {
+  const row = (name: string, t: EvalReport["overall"]) => [
+    name,
+    String(t.n),
+    pct(t.without),
+    pct(t.with),
+    `${t.delta >= 0 ? "+" : ""}${pct(t.delta)}`,
+    String(t.helped),
+    String(t.hurt),
+    `$${t.costWithout.toFixed(4)}`,
+    `$${t.costWith.toFixed(4)}`,
+  ];
+  return [...Object.entries(r.perTask).map(([t, e]) => row(t, e)), row("ALL", r.overall)];
+}
+
+export const EVAL_HEADER = ["task", "n", "without", "with", "Δ", "helped", "hurt", "cost without", "cost with"];
 
 async function openIndex(store: Store, f: QueryFlags): Promise<TemplateIndex> {
   const info = resolveTemplateSet(store, f.set, f.dataset);
@@ -188,6 +225,64 @@ export function registerThought(program: Command): void {
       const messages = templatePrompt(text, await index.retrieve(text, f.task, int(f.k, "--k")));
       if (f.json) return printJson({ messages });
       process.stdout.write(`${messages.map((m) => m.content).join("\n\n")}\n`);
+    } finally {
+      store.close();
+    }
+  });
+
+  withStoreOptions(
+    thought
+      .command("eval")
+      .description(
+        "answer the test split with a model with and without templates, score both, report the difference per task",
+      )
+      .requiredOption("--model <name>", "model (from --providers) that answers the test queries")
+      .requiredOption("--providers <file>", "providers file (YAML/JSON)")
+      .option("--set <name>", "template set (needed when the store holds several)")
+      .option("--k <k>", "templates per query", String(DEFAULT_TEMPLATES_K))
+      .option("--limit-per-task <n>", "at most n test queries per task")
+      .option("--concurrency <n>", "queries in flight (each sends two requests)", "4")
+      .option("--max-tokens <n>", "completion token limit per answer")
+      .option("--allow-code-exec", "score code tasks by running model-written code (see README on its isolation)")
+      .option("--report <file.md>", "write a Markdown report")
+      .option("--json", "print the report (with per-query rows) as JSON"),
+  ).action(async (f: EvalFlags) => {
+    const store = openStore(f);
+    try {
+      const info = resolveTemplateSet(store, f.set, f.dataset);
+      const dataset = resolveDataset(store, f.dataset ?? info.dataset) as string;
+      const index = TemplateIndex.load(store, info.set, createEmbedder(info.embedder), dataset);
+      const client = new OpenAIChatClient(loadProviders(f.providers), { store });
+      const report = await evalTemplates(store, info.set, {
+        dataset,
+        model: f.model,
+        client,
+        index,
+        k: int(f.k, "--k"),
+        promptOf: (q) => taskPrompt(q, "direct"),
+        score: async (q, response) =>
+          (
+            await scoreResponse(
+              { task: q.task, metric: q.metric ?? "", query: q.text, groundTruth: q.groundTruth ?? null },
+              response,
+              { allowCodeExec: !!f.allowCodeExec },
+            )
+          ).score,
+        limitPerTask: f.limitPerTask === undefined ? undefined : int(f.limitPerTask, "--limit-per-task"),
+        concurrency: int(f.concurrency, "--concurrency"),
+        maxTokens: f.maxTokens === undefined ? undefined : int(f.maxTokens, "--max-tokens"),
+      });
+      const command = `fusionkit ${process.argv.slice(2).join(" ")}`;
+      if (f.report) writeFileSync(f.report, evalMarkdown(report, EVAL_HEADER, evalRows(report), command));
+      if (f.json) return printJson(report);
+      process.stdout.write(
+        `${dataset} test split, model ${report.model}, templates ${report.set} (k=${report.k}): ` +
+          `${report.overall.n} queries scored\n`,
+      );
+      process.stdout.write(formatTable(EVAL_HEADER, evalRows(report)));
+      for (const [t, why] of Object.entries(report.skippedTasks)) process.stdout.write(`skipped ${t}: ${why}\n`);
+      if (report.failedCalls) process.stdout.write(`${report.failedCalls} queries left out: a model call failed\n`);
+      if (f.report) process.stdout.write(`wrote ${f.report}\n`);
     } finally {
       store.close();
     }
