@@ -3,6 +3,8 @@
  * costs a few map updates and nothing is allocated per request beyond the label string.
  */
 
+import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
+
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 class Histogram {
@@ -34,6 +36,16 @@ export class Metrics {
   private readonly tokens = new Map<string, number>();
   inFlight = 0;
   breakerOpen: () => string[] = () => [];
+  /** Event-loop delay: what every request waits when the gateway is CPU-bound or blocked. */
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+
+  constructor() {
+    this.loopDelay.enable();
+  }
+
+  close(): void {
+    this.loopDelay.disable();
+  }
 
   private static add(map: Map<string, number>, key: string, by = 1): void {
     map.set(key, (map.get(key) ?? 0) + by);
@@ -128,6 +140,14 @@ export class Metrics {
       "# TYPE fusionkit_circuit_open gauge",
     );
     for (const name of this.breakerOpen()) out.push(`fusionkit_circuit_open{upstream="${escapeLabel(name)}"} 1`);
+    const d = this.loopDelay;
+    out.push(
+      "# HELP fusionkit_event_loop_delay_seconds Event-loop delay since start (p50, p99, max).",
+      "# TYPE fusionkit_event_loop_delay_seconds gauge",
+      `fusionkit_event_loop_delay_seconds{quantile="0.5"} ${d.percentile(50) / 1e9}`,
+      `fusionkit_event_loop_delay_seconds{quantile="0.99"} ${d.percentile(99) / 1e9}`,
+      `fusionkit_event_loop_delay_seconds{quantile="1"} ${d.max / 1e9}`,
+    );
     return `${out.join("\n")}\n`;
   }
 }

@@ -115,6 +115,7 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
       log.close();
       auth?.close();
       upstreams.close();
+      metrics.close();
     })();
     return closing;
   };

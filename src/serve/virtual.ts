@@ -3,6 +3,7 @@ import { domainOfTask } from "../data/tasks.ts";
 import {
   type Knob,
   knobLabel,
+  type PredictionRow,
   predictionRow,
   rank,
   type Scale,
@@ -11,6 +12,7 @@ import {
 } from "../routing/objective.ts";
 import type { CandidateInfo, RankedCandidate, Router } from "../routing/router.ts";
 import type { EmbeddingLru } from "./embed-lru.ts";
+import type { Lru } from "./lru.ts";
 
 /**
  * Virtual models: names a client sends as `model` (fusionkit/auto, fusionkit/cost-first, ...) that stand for
@@ -27,6 +29,11 @@ export interface LoadedRouter {
   /** The artifact's default knob. */
   knob: Knob;
   embedder: EmbeddingLru;
+  /**
+   * Predictions per (task, routing text): routers are deterministic, so a repeated query skips both the
+   * embedding and the router; the knob and the filters still apply per request. Size 0 disables it.
+   */
+  decisions: Lru<PredictionRow>;
 }
 
 export interface VirtualModel {
@@ -44,10 +51,16 @@ export async function rankText(
   knob: Knob,
   task: string | null,
 ): Promise<RankedCandidate[]> {
-  const embedding = await r.embedder.embed(text);
-  const pred = r.router.predict([{ text, embedding, task, domain: task ? domainOfTask(task) : null }]);
+  const key = task ? `${task}\u0000${text}` : text;
+  let row = r.decisions.get(key);
+  if (!row) {
+    const embedding = await r.embedder.embed(text);
+    const pred = r.router.predict([{ text, embedding, task, domain: task ? domainOfTask(task) : null }]);
+    row = predictionRow(pred, 0, r.candidates.length);
+    r.decisions.set(key, row);
+  }
   const scale: Scale = scaleFor(r.scales, task);
-  return rank(predictionRow(pred, 0, r.candidates.length), r.candidates, knob, scale);
+  return rank(row, r.candidates, knob, scale);
 }
 
 /** `x-fusionkit-router` value: router name and knob. */

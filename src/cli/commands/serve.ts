@@ -27,6 +27,7 @@ interface ServeFlags {
   thoughtSet?: string;
   thought?: boolean;
   embedCache: string;
+  decisionCache: string;
   breakerThreshold: string;
   breakerCooldownMs: string;
   sessionTtl: string;
@@ -66,6 +67,11 @@ export function registerServe(program: Command): void {
     .option("--thought-set <name>", "thought-template set to inject from (see 'fusionkit thought build')")
     .option("--thought", "inject thought templates into every request (else only when a request asks)")
     .option("--embed-cache <n>", "routing-text embeddings kept in memory (0: embed every request)", "10000")
+    .option(
+      "--decision-cache <n>",
+      "router predictions kept per routing text (0: run the router every request)",
+      "10000",
+    )
     .option("--breaker-threshold <n>", "consecutive failures that open an upstream's circuit", "5")
     .option("--breaker-cooldown-ms <ms>", "how long an open circuit waits before a probe", "10000")
     .option("--session-ttl <s>", "how long a session stays on its model (seconds)", "3600")
@@ -77,6 +83,7 @@ export function registerServe(program: Command): void {
       const providers = loadProviders(f.providers);
       const store = openStore({ db: f.db });
       const virtuals = buildVirtuals(f, store);
+      await warmUp(virtuals);
       const thoughts = f.thoughtSet || f.thought ? loadThoughts(store, f.thoughtSet) : null;
       for (const missing of UpstreamPool.missingKeys(providers))
         process.stderr.write(`fusionkit serve: warning: provider ${missing} has no key in the environment\n`);
@@ -124,7 +131,12 @@ export function registerServe(program: Command): void {
 
 /** Virtual models from the flags: fusionkit/auto and one per scenario on the first router, one per other router, variants. */
 function buildVirtuals(f: ServeFlags, store: Store): VirtualModel[] {
-  const routers = loadRouters(f.router, store, int(f.embedCache, "--embed-cache"));
+  const routers = loadRouters(
+    f.router,
+    store,
+    int(f.embedCache, "--embed-cache"),
+    int(f.decisionCache, "--decision-cache"),
+  );
   const virtuals: VirtualModel[] = [];
   const first = routers.values().next().value;
   if (first) {
@@ -146,4 +158,14 @@ function buildVirtuals(f: ServeFlags, store: Store): VirtualModel[] {
     else virtuals.push(v);
   }
   return virtuals;
+}
+
+/** Load each router's embedder model now (the sentence encoder takes a while), so no client request pays for it. */
+async function warmUp(virtuals: VirtualModel[]): Promise<void> {
+  for (const r of new Set(virtuals.map((v) => v.router)))
+    try {
+      await r.embedder.inner.embed(["warm-up"]);
+    } catch (e) {
+      process.stderr.write(`fusionkit serve: warning: embedder of router '${r.name}' failed its warm-up: ${(e as Error).message}\n`);
+    }
 }
