@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { registerCollect } from "./collect.ts";
 import { registerDemo } from "./demo.ts";
 import { registerDistill } from "./distill.ts";
 import { registerEval } from "./eval.ts";
@@ -26,4 +27,5 @@ export function registerCommands(program: Command): void {
   registerThought(program);
   registerServe(program);
   registerKeys(program);
+  registerCollect(program);
 }
