@@ -53,7 +53,13 @@ export function buildMarkdown(s: BuildSummary, templates: ThoughtTemplate[], sto
 }
 
 /** Markdown report of `thought eval`: the per-task table and a few queries the templates changed. */
-export function evalMarkdown(r: EvalReport, header: string[], rows: string[][], command: string): string {
+export function evalMarkdown(
+  r: EvalReport,
+  header: string[],
+  rows: string[][],
+  command: string,
+  note?: string,
+): string {
   const lines = [
     `# Thought templates: effect on ${r.model}`,
     "",
@@ -65,6 +71,7 @@ export function evalMarkdown(r: EvalReport, header: string[], rows: string[][], 
     "",
     markdownTable(header, rows),
   ];
+  if (note) lines.push("", `Note: ${note}`);
   for (const [t, why] of Object.entries(r.skippedTasks)) lines.push("", `Skipped ${t}: ${why}`);
   if (r.failedCalls) lines.push("", `${r.failedCalls} queries left out because a model call failed for good.`);
   const changed = r.rows.filter((x) => x.with.score !== x.without.score).slice(0, 3);

@@ -164,3 +164,18 @@ test("fusionkit thought build --summariser llm:<model> over a real OpenAI-protoc
     "Problem type: recall. Recall the fact, then answer briefly. Answer format: a short phrase.",
   );
 });
+
+test("fusionkit thought eval --replay runs offline on recorded responses (Δ = 0 by construction, said so)", () => {
+  const noClient = run("thought", "eval", "--db", db, "--set", "extractive+hybrid", "--model", "gemma-2-9b-it");
+  assert.equal(noClient.status, 2);
+  assert.match(noClient.stderr, /needs --providers <file> \(or --replay\)/);
+  const args = ["thought", "eval", "--db", db, "--set", "extractive+hybrid", "--replay", "--model", "gemma-2-9b-it"];
+  const r = run(...args, "--limit-per-task", "2", "--json");
+  assert.equal(r.status, 0, r.stderr);
+  const json = JSON.parse(r.stdout);
+  assert.equal(json.overall.n, 20);
+  for (const row of json.rows) assert.equal(row.with.response, row.without.response);
+  assert.equal(json.overall.delta, 0);
+  const text = run(...args, "--limit-per-task", "1");
+  assert.match(text.stdout, /note: --replay answers with the responses recorded in the store/);
+});

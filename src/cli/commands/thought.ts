@@ -6,6 +6,7 @@ import { parseRankBy, type RankBy } from "../../distill/rank.ts";
 import { createEmbedder, DEFAULT_EMBEDDER, EMBEDDER_SPEC_HELP } from "../../embed/registry.ts";
 import { OpenAIChatClient } from "../../llm/client.ts";
 import { loadProviders } from "../../llm/providers.ts";
+import { ReplayChatClient } from "../../llm/replay.ts";
 import { formatTable } from "../../report/text-table.ts";
 import { scoreResponse } from "../../scoring/score.ts";
 import { type BuildSummary, buildTemplates, DEFAULT_TEMPLATE_RESPONSES } from "../../thought/build.ts";
@@ -90,7 +91,8 @@ interface EvalFlags {
   db: string;
   dataset?: string;
   model: string;
-  providers: string;
+  providers?: string;
+  replay?: boolean;
   set?: string;
   k: string;
   limitPerTask?: string;
@@ -117,6 +119,11 @@ export function evalRows(r: EvalReport): string[][] {
   ];
   return [...Object.entries(r.perTask).map(([t, e]) => row(t, e)), row("ALL", r.overall)];
 }
+
+const REPLAY_NOTE =
+  "--replay answers with the responses recorded in the store, which templates cannot change: the difference is 0 " +
+  "by construction. This run checks the pipeline offline and scores the recorded answers; measuring the templates' " +
+  "effect needs a live model.";
 
 export const EVAL_HEADER = ["task", "n", "without", "with", "Δ", "helped", "hurt", "cost without", "cost with"];
 
@@ -237,7 +244,12 @@ export function registerThought(program: Command): void {
         "answer the test split with a model with and without templates, score both, report the difference per task",
       )
       .requiredOption("--model <name>", "model (from --providers) that answers the test queries")
-      .requiredOption("--providers <file>", "providers file (YAML/JSON)")
+      .option("--providers <file>", "providers file (YAML/JSON) of --model")
+      .option(
+        "--replay",
+        "answer from responses recorded in the store (--model is a candidate key); offline pipeline check: a " +
+          "recorded answer cannot react to templates, so the difference is 0 by construction",
+      )
       .option("--set <name>", "template set (needed when the store holds several)")
       .option("--k <k>", "templates per query", String(DEFAULT_TEMPLATES_K))
       .option("--limit-per-task <n>", "at most n test queries per task")
@@ -252,7 +264,10 @@ export function registerThought(program: Command): void {
       const info = resolveTemplateSet(store, f.set, f.dataset);
       const dataset = resolveDataset(store, f.dataset ?? info.dataset) as string;
       const index = TemplateIndex.load(store, info.set, createEmbedder(info.embedder), dataset);
-      const client = new OpenAIChatClient(loadProviders(f.providers), { store });
+      if (!f.replay && !f.providers) throw new UsageError("thought eval needs --providers <file> (or --replay)");
+      const client = f.replay
+        ? new ReplayChatClient(store, { dataset })
+        : new OpenAIChatClient(loadProviders(f.providers as string), { store });
       const report = await evalTemplates(store, info.set, {
         dataset,
         model: f.model,
@@ -273,7 +288,8 @@ export function registerThought(program: Command): void {
         maxTokens: f.maxTokens === undefined ? undefined : int(f.maxTokens, "--max-tokens"),
       });
       const command = `fusionkit ${process.argv.slice(2).join(" ")}`;
-      if (f.report) writeFileSync(f.report, evalMarkdown(report, EVAL_HEADER, evalRows(report), command));
+      const note = f.replay ? REPLAY_NOTE : undefined;
+      if (f.report) writeFileSync(f.report, evalMarkdown(report, EVAL_HEADER, evalRows(report), command, note));
       if (f.json) return printJson(report);
       process.stdout.write(
         `${dataset} test split, model ${report.model}, templates ${report.set} (k=${report.k}): ` +
@@ -282,6 +298,7 @@ export function registerThought(program: Command): void {
       process.stdout.write(formatTable(EVAL_HEADER, evalRows(report)));
       for (const [t, why] of Object.entries(report.skippedTasks)) process.stdout.write(`skipped ${t}: ${why}\n`);
       if (report.failedCalls) process.stdout.write(`${report.failedCalls} queries left out: a model call failed\n`);
+      if (note) process.stdout.write(`note: ${note}\n`);
       if (f.report) process.stdout.write(`wrote ${f.report}\n`);
     } finally {
       store.close();
