@@ -5,6 +5,7 @@ import { registerDistill } from "./distill.ts";
 import { registerEval } from "./eval.ts";
 import { registerExport } from "./export.ts";
 import { registerImport } from "./import.ts";
+import { registerJudge } from "./judge.ts";
 import { registerKeys } from "./keys.ts";
 import { registerRoute } from "./route.ts";
 import { registerServe } from "./serve.ts";
@@ -28,4 +29,5 @@ export function registerCommands(program: Command): void {
   registerServe(program);
   registerKeys(program);
   registerCollect(program);
+  registerJudge(program);
 }
