@@ -24,6 +24,7 @@ describe("gateway: passthrough models, auth, limits, errors (real processes)", (
       models: {
         small: { reply: "small says hi" },
         tooly: { reply: "tool model" },
+        slow: { reply: "worth the wait", delayMs: 1200 },
         broken: { steps: [{ failAfterChunks: 2, reply: "one two three four five" }] },
       },
     });
@@ -42,6 +43,7 @@ models:
   - { name: small, provider: fake, upstreamId: small, inputPrice: 1, outputPrice: 2, contextLength: 64 }
   - { name: tooly, provider: fake, upstreamId: tooly, inputPrice: 1, outputPrice: 2, capabilities: { tools: true } }
   - { name: broken, provider: fake, upstreamId: broken, inputPrice: 1, outputPrice: 2 }
+  - { name: slow, provider: fake, upstreamId: slow, inputPrice: 1, outputPrice: 2 }
   - { name: misconfigured, provider: wrongkey, upstreamId: small, inputPrice: 1, outputPrice: 2 }
 `,
     );
@@ -187,7 +189,7 @@ models:
     const models = await client.models.list();
     assert.deepEqual(
       models.data.map((m) => m.id),
-      ["small", "tooly", "broken", "misconfigured"],
+      ["small", "tooly", "broken", "slow", "misconfigured"],
     );
     const m = await (await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${key}` } })).text();
     assert.match(m, /fusionkit_requests_total\{route="chat",status="200"\} [1-9]/);
@@ -196,8 +198,14 @@ models:
     assert.match(m, /fusionkit_request_duration_seconds_bucket\{route="chat",le="\+Inf"\} \d+/);
   });
 
-  test("graceful shutdown flushes the log: one exchange per chat request", async () => {
-    assert.equal(await gw.stop("SIGTERM"), 0);
+  test("graceful shutdown finishes in-flight requests and flushes the log: one exchange per chat request", async () => {
+    requests++;
+    const inFlight = client.chat.completions.create({ model: "slow", messages: [{ role: "user", content: "hi" }] });
+    await new Promise((r) => setTimeout(r, 300));
+    const exit = gw.stop("SIGTERM");
+    assert.equal((await inFlight).choices[0].message.content, "worth the wait");
+    assert.equal(await exit, 0);
+    assert.match(gw.stderr(), /SIGTERM, finishing in-flight requests[\s\S]*stopped \(\d+ exchanges logged\)/);
     const d = new Database(db, { readonly: true });
     const rows = d.prepare("SELECT requested_model, served_model, status, response FROM gateway_exchanges").all() as {
       requested_model: string;

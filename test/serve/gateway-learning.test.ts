@@ -7,7 +7,6 @@ import { Store } from "../../src/data/store.ts";
 import { GATEWAY_DATASET } from "../../src/serve/labels.ts";
 import { tempDir } from "../helpers.ts";
 import { type Proc, runCli, startFakeProcess, startGatewayProcess } from "./support/procs.ts";
-import { trainArtifact } from "./support/train.ts";
 
 /**
  * The gateway learns from its own traffic: exchanges are logged, feedback labels them, the labels become
@@ -55,8 +54,18 @@ describe("gateway: feedback → retrain → changed route (real processes)", () 
     return response.headers.get("x-fusionkit-model");
   }
 
+  /** `fusionkit train` on the gateway's own labelled traffic. */
+  async function train(): Promise<void> {
+    const r = await runCli([
+      "train",
+      ...["--db", db, "--dataset", GATEWAY_DATASET, "--router", "knn", "--embedder", "hash"],
+      ...["--param", "k=3", "--param", "shrink=0.5", "--out", artifact],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+
   async function retrainAndReload(): Promise<void> {
-    await trainArtifact(db, artifact, { dataset: GATEWAY_DATASET, router: "knn", params: { k: 3, shrink: 0.5 } });
+    await train();
     const seen = gw.stderr().length;
     gw.child.kill("SIGHUP");
     const end = Date.now() + 10_000;
@@ -83,7 +92,7 @@ describe("gateway: feedback → retrain → changed route (real processes)", () 
     // First round of traffic, before any router exists: alpha answers well, beta badly.
     await round({ alpha: 1, beta: 0 });
     // A router trained on that traffic; the gateway restarts with it (then is reloaded in place).
-    await trainArtifact(db, artifact, { dataset: GATEWAY_DATASET, router: "knn", params: { k: 3, shrink: 0.5 } });
+    await train();
     await gw.stop();
     gw = await startGatewayProcess(["--providers", providers, "--db", db, "--router", artifact]);
     client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: key, maxRetries: 0 });

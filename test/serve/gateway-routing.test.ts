@@ -8,7 +8,6 @@ import { loadRouters } from "../../src/serve/load.ts";
 import { type LoadedRouter, rankText } from "../../src/serve/virtual.ts";
 import { tempDir } from "../helpers.ts";
 import { type Proc, runCli, startFakeProcess, startGatewayProcess } from "./support/procs.ts";
-import { trainArtifact } from "./support/train.ts";
 
 /**
  * Routing through the gateway on the bundled LLMRouter data: a kNN router (hashed n-gram embeddings)
@@ -37,14 +36,15 @@ describe("gateway: routed requests (router artifact, real processes)", () => {
   before(async () => {
     const imported = await runCli(["import", "data/llmrouter", "--db", db]);
     assert.equal(imported.code, 0, imported.stderr);
-    const art = await trainArtifact(db, artifact, { dataset: "llmrouter", split: "train", router: "knn" });
-    models = art.candidateInfo.map((c) => c.model);
+    const trained = await runCli(["train", "--db", db, "--router", "knn", "--embedder", "hash", "--out", artifact]);
+    assert.equal(trained.code, 0, trained.stderr);
     store = new Store(db);
     queries = store
       .queries({ dataset: "llmrouter", split: "test" })
       .map((q) => q.text)
       .filter((t) => t.length < 300); // short enough for every context window here
     router = loadRouters([artifact], store, 100).values().next().value as LoadedRouter;
+    models = router.candidates.map((c) => c.model);
 
     fake = await startFakeProcess({ models: replies() });
     const providers = join(dir, "providers.yaml");
