@@ -166,6 +166,8 @@ async function warmUp(virtuals: VirtualModel[]): Promise<void> {
     try {
       await r.embedder.inner.embed(["warm-up"]);
     } catch (e) {
-      process.stderr.write(`fusionkit serve: warning: embedder of router '${r.name}' failed its warm-up: ${(e as Error).message}\n`);
+      process.stderr.write(
+        `fusionkit serve: warning: embedder of router '${r.name}' failed its warm-up: ${(e as Error).message}\n`,
+      );
     }
 }
