@@ -5,7 +5,11 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
-import { judgePrompt, parseVerdict } from "../../src/llm/judge.ts";
+import { importPath } from "../../src/data/import.ts";
+import { Store } from "../../src/data/store.ts";
+import { OpenAIChatClient } from "../../src/llm/client.ts";
+import { judge, judgePrompt, parseVerdict } from "../../src/llm/judge.ts";
+import { loadProviders } from "../../src/llm/providers.ts";
 import { REPO, tempDir } from "../helpers.ts";
 import { type FakeOpenAI, providersYaml, startFakeOpenAI } from "../support/fake-openai.ts";
 
@@ -66,8 +70,9 @@ describe("fusionkit judge on real stored responses (bundled RouteProfile) with a
     db = join(dir, "store.db");
     prov = join(dir, "providers.yaml");
     writeFileSync(prov, providersYaml(fake.url, ["judge"], { retries: 0 }));
-    const imp = await cli(["import", "data/routeprofile", "--db", db]);
-    assert.equal(imp.code, 0, imp.stderr);
+    const store = new Store(db);
+    await importPath(store, join(REPO, "data/routeprofile"), {});
+    store.close();
   });
   after(() => fake.close());
 
@@ -134,19 +139,28 @@ describe("fusionkit judge on real stored responses (bundled RouteProfile) with a
     assert.equal(verdicts().at(-1)?.score, 0.6);
     const asked = fake.requests.length;
 
-    // Forget the verdicts: judging again costs nothing, the answers come from the store's cache.
-    const d = new Database(db);
-    d.exec("DELETE FROM judge_results");
-    d.close();
-    const third = await cli([...args, "--json"]);
-    assert.equal(third.code, 0, third.stderr);
-    assert.equal(fake.requests.length, asked, "all six verdicts served from the cache");
-    assert.equal((JSON.parse(third.stdout) as { spentUsd: number }).spentUsd, 0);
+    // Forget the verdicts: judging again (in process this time) costs nothing, the answers come from the cache.
+    const store = new Store(db);
+    try {
+      store.db.exec("DELETE FROM judge_results");
+      const client = new OpenAIChatClient(loadProviders(prov), { store });
+      const again = await judge({ store, client, judgeModel: "judge", limit: 6, concurrency: 1, maxTokens: 256 });
+      assert.equal(fake.requests.length, asked, "all six verdicts served from the cache");
+      assert.deepEqual([again.done, again.spentUsd], [6, 0]);
 
-    fake.setModel("judge", { reply: "<answer>0.3</answer>" });
-    const retry = await cli([...args, "--retry-unparseable"]);
-    assert.equal(retry.code, 0, retry.stderr);
-    assert.match(retry.stdout, /judged 2 responses .* 2 scored/);
+      fake.setModel("judge", { reply: "<answer>0.3</answer>" });
+      const retry = await judge({
+        store,
+        client,
+        judgeModel: "judge",
+        limit: 6,
+        concurrency: 1,
+        retryUnparseable: true,
+      });
+      assert.deepEqual([retry.done, retry.ok, retry.skipped], [2, 2, 4]);
+    } finally {
+      store.close();
+    }
     assert.equal(verdicts().filter((v) => v.status === "unparseable").length, 0);
   });
 });
