@@ -73,7 +73,10 @@ export function parseProviders(text: string, file: string): ProvidersConfig {
     const e = doc.errors[0];
     throw new DataError({ file, line: lineOf(e?.pos[0]) }, null, `not valid YAML/JSON: ${e?.message.split("\n")[0]}`);
   }
-  const parsed = FileSchema.safeParse(doc.toJS());
+  const value = doc.toJS() as unknown;
+  if (value === null || value === undefined)
+    throw new DataError({ file, line: 1 }, null, "the providers file is empty (expected `providers:` and `models:`)");
+  const parsed = FileSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0] as z.core.$ZodIssue;
     // Walk up the path until a node exists (a missing field is reported at its parent's line).

@@ -68,5 +68,6 @@ test("errors name the file, the line and the field path", () => {
   assert.throws(bad(GOOD.replace("baseUrl: http://", "baseUrl: ftp://")), /field "providers\[0\]\.baseUrl"/);
   assert.throws(bad(GOOD.replace("  - name: small", "  - nmae: small")), /models\[0\]/);
   assert.throws(bad("providers: [\n  {name: x"), /bad\.yaml:line \d+: not valid YAML\/JSON/);
+  assert.throws(bad("# nothing\n"), /bad\.yaml:line 1: the providers file is empty/);
   assert.throws(() => loadProviders("/nonexistent/providers.yaml"), /cannot read providers file \/nonexistent/);
 });
