@@ -11,6 +11,15 @@ import {
 import type { Prediction, Router, TrainingSet } from "../routing/router.ts";
 import { progress } from "../util/progress.ts";
 import {
+  bestWithinBudget,
+  COST_RATIO_TARGET,
+  type CostMatchSummary,
+  cheapestMatch,
+  costMatchSummary,
+  type MatchPoint,
+  refineLambdas,
+} from "./cost-match.ts";
+import {
   aiq,
   apgr,
   type CallCurve,
@@ -54,6 +63,15 @@ export interface RouterResult {
   /** RouterBench AIQ of the λ sweep over the shared cost range (same for every scenario of a router). */
   aiq: number;
   frontier: FrontierPoint[];
+  /**
+   * Cheapest point of the λ sweep (refined grid, in hindsight on this split) whose performance is at least
+   * the best single model's, with cost ÷ best single's cost; null when no λ reaches it.
+   */
+  matchBestSingle: MatchPoint | null;
+  /** Best point of the same sweep costing at most COST_RATIO_TARGET × the best single model's cost. */
+  atBudget: FrontierPoint | null;
+  /** This scenario's cost ÷ the best single model's cost. */
+  costRatio: number;
   perTask: Record<string, PerfCost & { queries: number }>;
   beatsBestSingleOn: string[];
   losesOn: string[];
@@ -91,6 +109,8 @@ export interface EvalResult {
   singles: SingleResult[];
   /** Cost range shared by every AIQ (so AIQs compare). */
   costRange: { min: number; max: number };
+  /** What matching the best single model costs at best: oracle bounds, cost floor, per task. */
+  costMatch: CostMatchSummary;
   /** Two-candidate sets: which candidate is "strong" (higher train performance) and "weak". */
   pair?: { strong: string; weak: string };
 }
@@ -143,6 +163,7 @@ export function evaluateRouters(
     train.candidates.length,
   );
   const lambdas = opts.lambdas ?? lambdaGrid(meanFinite(train.cost));
+  const fineLambdas = refineLambdas(lambdas);
   const ranges = taskRanges(test, tasks);
   const judgeRanges = test.judge ? taskRanges(test, tasks, test.judge) : null;
   const pair = c === 2 ? strongWeak(train) : undefined;
@@ -178,6 +199,12 @@ export function evaluateRouters(
       return { lambda, cost: m.cost, performance: m.performance };
     });
     const twoModel = pair ? twoModelMetrics(test, pred, pair) : undefined;
+    const fine = fineLambdas.map((lambda) => ({
+      lambda,
+      ...choiceMeans(test, choose(pred, c, { lambda }, routerScales, tasks)),
+    }));
+    const matchBestSingle = cheapestMatch(fine, bestSingle);
+    const atBudget = bestWithinBudget(fine, COST_RATIO_TARGET * bestSingle.cost);
 
     for (const scenario of opts.scenarios) {
       const knob: Knob = { scenario };
@@ -198,6 +225,9 @@ export function evaluateRouters(
         reward,
         gapClosed: gapClosed(m.performance, bestSingle.performance, st.oracle.performance),
         frontier,
+        matchBestSingle,
+        atBudget,
+        costRatio: m.cost / bestSingle.cost,
         aiqPoints: frontier,
         perTask,
         beatsBestSingleOn: cmp.beats,
@@ -233,6 +263,7 @@ export function evaluateRouters(
     oracle: { ...st.oracle, perTask: oraclePerTask },
     singles,
     costRange,
+    costMatch: costMatchSummary(test, tasks, bestSingle, keys),
     ...(pair ? { pair: { strong: keys[pair.strong] as string, weak: keys[pair.weak] as string } } : {}),
   };
 }

@@ -80,6 +80,7 @@ export function writeEvalReport(r: EvalResult, dir: string, title: string): Repo
   const plots: Array<[string, string]> = [
     ["frontier.svg", frontierSvg(r, title)],
     ["per-task.svg", perTaskSvg(r, title)],
+    ["cost-match.svg", costMatchSvg(r, title)],
   ];
   if (r.pair) plots.push(["strong-calls.svg", callCurveSvg(r, title)]);
   const markdown = evalMarkdown(
@@ -148,6 +149,7 @@ export function evalMarkdown(r: EvalResult, title: string, plotFiles: string[]):
       mdTable([["router", "reward", "perf", "cost/query", "beats best single on", "loses on", "most used"], ...rows]),
     );
   }
+  out.push(...costMatchMarkdown(r));
   line();
   line("## Per task (performance)");
   line();
@@ -343,6 +345,202 @@ export function callCurveSvg(r: EvalResult, title: string): string {
         Plot.ruleY([weak], { stroke: "#888", strokeDasharray: "4,3" }),
         Plot.ruleY([strong], { stroke: "#d62728", strokeDasharray: "4,3" }),
         Plot.line(points, { x: "share", y: "performance", z: "router", stroke: "color", strokeWidth: 2 }),
+      ],
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Cost to match the best single model (eval/cost-match.ts): per router, the cheapest λ reaching the best
+// single model's performance; per scenario, performance and cost ratio; and the bounds that explain why
+// the budget is or is not reachable (oracle, task-only oracle, cost floor, per task).
+// ---------------------------------------------------------------------------------------------------------
+
+/** The section's Markdown lines (starting with a blank line). */
+export function costMatchMarkdown(r: EvalResult): string[] {
+  const cm = r.costMatch;
+  const budget = cm.budgetRatio;
+  const bs = r.bestSingle;
+  const byName = new Map<string, RouterResult[]>();
+  for (const x of r.routers) byName.set(x.name, [...(byName.get(x.name) ?? []), x]);
+  const out: string[] = ["", "## Cost to match the best single model", ""];
+  const matched = [...byName.values()]
+    .map((xs) => xs[0] as RouterResult)
+    .filter((x) => x.matchBestSingle)
+    .sort((a, b) => (a.matchBestSingle?.cost ?? 0) - (b.matchBestSingle?.cost ?? 0));
+  const within = matched.filter((x) => (x.matchBestSingle?.costRatio ?? Infinity) <= budget);
+  const scenarioHits = r.routers.filter(
+    (x) => x.performance >= bs.performance - 1e-12 && x.costRatio <= budget && x.scenario !== "performance-first",
+  );
+  const cheapest = matched[0];
+  out.push(
+    `Target: **${bs.model}** ${fmt(bs.performance)} at ${usd(bs.cost)}/query; the budget is ≤ ${pct(budget)} of its cost ` +
+      `(${usd(budget * bs.cost)}). ` +
+      (within.length
+        ? `**Met on this split** by ${within.map((x) => `${x.name} (${pct(x.matchBestSingle?.costRatio)})`).join(", ")} along the λ sweep`
+        : `**No router meets it on this split**${cheapest ? `: the cheapest match is ${cheapest.name} at ${pct(cheapest.matchBestSingle?.costRatio)} of the cost` : ": no router reaches the best single model's performance at any λ"}`) +
+      (scenarioHits.length
+        ? `; among the named scenarios ${scenarioHits.map((x) => `${x.name} ${x.scenario} (${pct(x.costRatio)})`).join(", ")} meet it.`
+        : "; no named scenario (balance, cost-first) meets it."),
+  );
+  out.push("");
+  out.push(
+    "The λ point is the cheapest of a refined λ sweep chosen in hindsight on this split (one query moves the mean by " +
+      `${fmt(1 / r.queries, 4)}); \`bench/cost-match.ts\` chooses λ on training folds and cross-validates it. ` +
+      `"at ≤ ${pct(budget)}" is the best performance of the same sweep within the budget.`,
+  );
+  out.push("");
+  const scen = r.scenarios.filter((s) => s !== "performance-first");
+  out.push(
+    mdTable([
+      [
+        "router",
+        "match λ",
+        "perf",
+        "cost/query",
+        "cost ratio",
+        `perf at ≤ ${pct(budget)}`,
+        ...scen.map((s) => `${s}: perf @ cost ratio`),
+      ],
+      ...[...byName.entries()].map(([name, xs]) => {
+        const x = xs[0] as RouterResult;
+        const m = x.matchBestSingle;
+        return [
+          name,
+          m ? m.lambda.toPrecision(3) : "never",
+          fmt(m?.performance),
+          usd(m?.cost),
+          m ? pct(m.costRatio) : "—",
+          x.atBudget ? `${fmt(x.atBudget.performance)} (${usd(x.atBudget.cost)})` : "—",
+          ...scen.map((s) => {
+            const y = xs.find((z) => z.scenario === s);
+            return y ? `${fmt(y.performance)} @ ${pct(y.costRatio)}` : "—";
+          }),
+        ];
+      }),
+    ]),
+  );
+  out.push("", "### What any router could do (bounds from the test outcomes)", "");
+  const o = cm.oracle;
+  out.push(
+    mdTable([
+      ["bound", "perf", "cost/query", "cost ratio"],
+      ...(o
+        ? [
+            [
+              "per-query oracle, LP (randomised; lower bound for every router)",
+              fmt(o.lp.performance),
+              usd(o.lp.cost),
+              pct(o.lp.costRatio),
+            ],
+            [
+              "per-query oracle, one candidate per query",
+              fmt(o.integer.performance),
+              usd(o.integer.cost),
+              pct(o.integer.costRatio),
+            ],
+          ]
+        : [["per-query oracle", "unreachable", "—", "—"]]),
+      cm.taskOracle
+        ? [
+            "task-only oracle (one candidate mixture per task)",
+            fmt(cm.taskOracle.performance),
+            usd(cm.taskOracle.cost),
+            pct(cm.taskOracle.costRatio),
+          ]
+        : ["task-only oracle", "unreachable", "—", "—"],
+      [
+        "cost floor (each query's cheapest candidate)",
+        fmt(cm.floor.performance),
+        usd(cm.floor.cost),
+        pct(cm.floor.costRatio),
+      ],
+    ]),
+  );
+  out.push("");
+  out.push(
+    `The task mix fixes ${pct(cm.floor.costRatio)} of the best single model's cost (no router pays less). ` +
+      (cm.taskOracle
+        ? `Knowing only each query's task, the best mixture needs ${pct(cm.taskOracle.costRatio)}; `
+        : "Knowing only the task, no mixture reaches the target; ") +
+      (o
+        ? `knowing every outcome, ${pct(o.lp.costRatio)}. A router lies between the two: the budget is reachable in principle exactly when a router's predictions recover enough of the per-query signal beyond the task.`
+        : "even the per-query oracle cannot reach it."),
+  );
+  out.push("");
+  out.push(
+    mdTable([
+      [
+        "task",
+        "queries",
+        "best single perf",
+        "best single cost",
+        "share of its cost",
+        "cheapest on average",
+        "oracle perf",
+        "oracle cost",
+      ],
+      ...Object.entries(cm.perTask).map(([t, x]) => [
+        t,
+        String(x.queries),
+        fmt(x.bestSingle.performance),
+        usd(x.bestSingle.cost),
+        pct(x.bestSingleCostShare),
+        `${x.cheapest.model} ${fmt(x.cheapest.performance)} at ${usd(x.cheapest.cost)}`,
+        fmt(x.oracle.performance),
+        usd(x.oracle.cost),
+      ]),
+    ]),
+  );
+  out.push("");
+  out.push(
+    "Oracle columns: the one-candidate-per-query oracle assignment that matches the best single model overall, on each task.",
+  );
+  return out;
+}
+
+/** Routers' λ sweeps near the target, the oracle's least-cost curve, the best single model and the budget line. */
+export function costMatchSvg(r: EvalResult, title: string): string {
+  const names = [...new Set(r.routers.map((x) => x.name))];
+  const color = (k: number) => PALETTE[k % PALETTE.length] as string;
+  const bs = r.bestSingle;
+  const lines = names.flatMap((name, k) => {
+    const x = r.routers.find((y) => y.name === name) as RouterResult;
+    return [...x.frontier].sort((a, b) => a.cost - b.cost).map((p) => ({ ...p, router: name, color: color(k) }));
+  });
+  const matches = names.flatMap((name, k) => {
+    const m = (r.routers.find((y) => y.name === name) as RouterResult).matchBestSingle;
+    return m ? [{ cost: m.cost, performance: m.performance, color: color(k) }] : [];
+  });
+  const oracle = r.costMatch.oracleFrontier;
+  const budget = r.costMatch.budgetRatio * bs.cost;
+  const target = [{ cost: bs.cost, performance: bs.performance, label: `best single ${bs.model}` }];
+  const legend: LegendItem[] = [
+    ...names.map((name, k): LegendItem => ({ label: name, color: color(k), shape: "line" })),
+    { label: "oracle: least cost per performance", color: "#d62728", shape: "line" },
+    { label: "best single model", color: "#222", shape: "dot" },
+  ];
+  const costs = [...lines.map((p) => p.cost), ...oracle.map((p) => p.cost)].filter((v) => v > 0);
+  return renderSvg({
+    title: `${title}: cost to match the best single model`,
+    subtitle: `${r.split} split; dashed: ${pct(r.costMatch.budgetRatio)} of the best single model's cost and its performance; rings: each router's cheapest matching λ`,
+    legend,
+    plot: {
+      width: 860,
+      height: 520,
+      marginLeft: 50,
+      marginRight: 210,
+      grid: true,
+      x: { type: "log", label: "mean cost per query (USD) →", domain: [Math.min(...costs), Math.max(...costs)] },
+      y: { label: "↑ mean performance", nice: true },
+      marks: [
+        Plot.ruleX([budget], { stroke: "#888", strokeDasharray: "4,3" }),
+        Plot.ruleY([bs.performance], { stroke: "#888", strokeDasharray: "4,3" }),
+        Plot.line(oracle, { x: "cost", y: "performance", stroke: "#d62728", strokeWidth: 2 }),
+        Plot.line(lines, { x: "cost", y: "performance", z: "router", stroke: "color", strokeWidth: 1.5 }),
+        Plot.dot(matches, { x: "cost", y: "performance", stroke: "color", r: 6, strokeWidth: 2 }),
+        Plot.dot(target, { x: "cost", y: "performance", fill: "#222", r: 5 }),
+        Plot.text(target, { x: "cost", y: "performance", text: "label", dx: 8, textAnchor: "start", fontSize: 9 }),
       ],
     },
   });

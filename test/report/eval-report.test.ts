@@ -46,7 +46,7 @@ test("report folder: Markdown tables and well-formed SVG plots with the data in 
   const files = writeEvalReport(result, dir, "Tiny");
   assert.deepEqual(
     files.plots.map((p) => p.slice(dir.length + 1)),
-    ["frontier.svg", "per-task.svg", "strong-calls.svg"],
+    ["frontier.svg", "per-task.svg", "cost-match.svg", "strong-calls.svg"],
   );
   const md = readFileSync(files.markdown, "utf8");
   assert.match(md, /^# Tiny/);
@@ -57,6 +57,12 @@ test("report folder: Markdown tables and well-formed SVG plots with the data in 
   );
   assert.match(md, /### balance/);
   assert.match(md, /\| A \| 0\.500 \| 1\.000 \| 1\.000 \| 0\.500 \|/); // per task: best single, oracle, task-mean, always-dear
+  // Cost to match dear (0.75 at 3): task-mean at λ = 0 scores 1.0 at 2 (66.7%); the oracle needs half of
+  // row 3's step to dear (LP 5/4 → 41.7%), one whole query (6/4 → 50%); hand-worked in cost-match.test.ts.
+  assert.match(md, /No router meets it on this split\*\*: the cheapest match is task-mean at 66\.7% of the cost/);
+  assert.match(md, /\| task-mean \| 0\.00 \| 1\.000 \| \$2\.00e\+0 \| 66\.7% \|/);
+  assert.match(md, /\| per-query oracle, LP [^|]*\| 0\.750 \| \$1\.25e\+0 \| 41\.7% \|/);
+  assert.match(md, /\| per-query oracle, one candidate per query \| 0\.875 \| \$1\.50e\+0 \| 50\.0% \|/);
   for (const path of files.plots) {
     const svg = readFileSync(path, "utf8");
     assert.equal(xmlProblem(svg), null, `${path}: ${xmlProblem(svg)}`);
