@@ -48,7 +48,7 @@ describe("gateway: routed requests (router artifact, real processes)", () => {
 
     fake = await startFakeProcess({ models: replies() });
     const providers = join(dir, "providers.yaml");
-    const lines = ["providers:", "  - name: fake", `    baseUrl: ${fake.url}`, "    timeoutMs: 3000", "models:"];
+    const lines = ["providers:", "  - name: fake", `    baseUrl: ${fake.url}`, "    timeoutMs: 1500", "models:"];
     for (const m of models)
       lines.push(
         `  - name: ${m}`,
@@ -221,6 +221,20 @@ describe("gateway: routed requests (router artifact, real processes)", () => {
     assert.match(m, new RegExp(`fusionkit_fallbacks_total\\{model="${top}",reason="503"\\} 2`));
   });
 
+  test("fallback on a timeout and on a dropped connection", async () => {
+    const q = queries[5];
+    const [top, second] = await ranking(q);
+    for (const step of [{ hang: true }, { failAfterChunks: 0 }]) {
+      await fake.configure({ models: { ...replies(), [top]: { steps: [step] } } });
+      const t = Date.now();
+      const { data, response } = await ask(q);
+      assert.equal(response.headers.get("x-fusionkit-model"), second, JSON.stringify(step));
+      assert.equal(data.choices[0].message.content, `I am ${second}`);
+      if ("hang" in step) assert.ok(Date.now() - t >= 1400, "waited for the provider's 1.5 s timeout");
+    }
+    await fake.configure({ models: replies() });
+  });
+
   test("when every candidate fails the client gets a 502 naming each failure", async () => {
     const q = queries[4];
     const order = await ranking(q);
@@ -228,8 +242,12 @@ describe("gateway: routed requests (router artifact, real processes)", () => {
     await fake.configure({ models: failing });
     await assert.rejects(
       ask(q, { fusionkit: { models: order.slice(0, 2) } }),
+      // Each candidate is named with its failure (one may already have an open circuit from the test above).
       (e: Error) =>
-        e instanceof OpenAI.APIError && e.status === 502 && e.message.includes(`${order[0]}: upstream returned 500`),
+        e instanceof OpenAI.APIError &&
+        e.status === 502 &&
+        order.slice(0, 2).every((m) => new RegExp(`${m}: (upstream returned 500|circuit open)`).test(e.message)) &&
+        /upstream returned 500/.test(e.message),
     );
     await fake.configure({ models: replies() });
   });
