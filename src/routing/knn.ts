@@ -1,4 +1,5 @@
 import { Rng } from "../util/prng.ts";
+import { exactTopK, ProjectedIndex } from "./ann.ts";
 import { decodeF32, decodeF64, decodeI32, type EncodedArray, encodeArray } from "./codec.ts";
 import { holdoutSplit } from "./math.ts";
 import { Priors, type PriorsState } from "./priors.ts";
@@ -15,7 +16,15 @@ export interface KnnParams {
   /** Weight 1/(1 − cos + eps): a near-duplicate (cos ≈ 1) gets ~1/eps, a far neighbour ~1. */
   eps?: number;
   seed?: number;
+  /**
+   * Search pools of at least this many rows through a projected index (pruned, still exact: same
+   * neighbours and similarities as the plain scan, only faster); Infinity = always scan. Built at fit and
+   * restore when the training set is this large; a speed setting only, so not saved in the artifact.
+   */
+  projectMinRows?: number;
 }
+
+const PROJECT_MIN_ROWS = 2048;
 
 const K_GRID = [5, 10, 20, 40, 80];
 const SHRINK_GRID = [0.5, 2, 8];
@@ -44,6 +53,7 @@ export class KnnRouter implements Router {
   sameTask: boolean;
   eps: number;
   private readonly seed: number;
+  private readonly projectMinRows: number;
   private dim = 0;
   private emb: Float32Array = new Float32Array(0);
   private perf: Float64Array = new Float64Array(0);
@@ -51,6 +61,7 @@ export class KnnRouter implements Router {
   /** Rows of each task index (and all rows at the end). */
   private rowsOfTask: Int32Array[] = [];
   private priors: Priors | null = null;
+  private projected: ProjectedIndex | null = null;
 
   constructor(params: KnnParams = {}) {
     this.k = params.k ?? 0;
@@ -58,6 +69,7 @@ export class KnnRouter implements Router {
     this.sameTask = params.sameTask ?? true;
     this.eps = params.eps ?? 1e-3;
     this.seed = params.seed ?? 1;
+    this.projectMinRows = params.projectMinRows ?? PROJECT_MIN_ROWS;
   }
 
   fit(data: TrainingSet): void {
@@ -72,7 +84,14 @@ export class KnnRouter implements Router {
       0.2,
       new Rng(this.seed),
     );
-    const inner = new KnnRouter({ sameTask: this.sameTask, eps: this.eps, k: 1, shrink: 0 });
+    // Held-out queries have known tasks, so a same-task inner router never scans all rows: no index.
+    const inner = new KnnRouter({
+      sameTask: this.sameTask,
+      eps: this.eps,
+      k: 1,
+      shrink: 0,
+      projectMinRows: this.sameTask ? Number.POSITIVE_INFINITY : this.projectMinRows,
+    });
     inner.load(subset(data, fit));
     const priors = inner.priors as Priors;
     const c = data.candidates.length;
@@ -119,11 +138,13 @@ export class KnnRouter implements Router {
       if (t >= 0) lists[t].push(i);
     });
     this.rowsOfTask = [...lists.map((l) => Int32Array.from(l)), Int32Array.from(this.taskOf, (_, i) => i)];
+    this.projected = this.taskOf.length >= this.projectMinRows ? ProjectedIndex.build(this.emb, this.dim) : null;
   }
 
   /**
-   * The k most similar training rows of q (same task when known and sameTask), best first.
-   * Top-k by insertion into a small sorted buffer: O(n·d) for the scan, O(n·k) worst case for the buffer.
+   * The k most similar training rows of q (same task when known and sameTask), best first; equal
+   * similarities go to the earlier row. Large pools go through the projected index, which returns exactly
+   * what the plain scan would.
    */
   neighbours(q: RouteQuery, k: number): { rows: Int32Array; sims: Float64Array } {
     const priors = this.priors;
@@ -132,40 +153,11 @@ export class KnnRouter implements Router {
     if (q.embedding.length !== d)
       throw new Error(`query embedding has ${q.embedding.length} dimensions, the router expects ${d}`);
     const t = priors.taskIndex(q.task);
-    const pool = this.sameTask && t >= 0 ? this.rowsOfTask[t] : this.rowsOfTask[this.rowsOfTask.length - 1];
-    const topSim = new Float64Array(k);
-    const topRow = new Int32Array(k);
-    const emb = this.emb;
-    const e = q.embedding;
-    let filled = 0;
-    for (let r = 0; r < pool.length; r++) {
-      const row = pool[r];
-      const base = row * d;
-      // Four accumulators: independent adds pipeline better than one serial chain.
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let x = 0;
-      for (; x + 3 < d; x += 4) {
-        s0 += e[x] * emb[base + x];
-        s1 += e[x + 1] * emb[base + x + 1];
-        s2 += e[x + 2] * emb[base + x + 2];
-        s3 += e[x + 3] * emb[base + x + 3];
-      }
-      for (; x < d; x++) s0 += e[x] * emb[base + x];
-      const s = s0 + s1 + s2 + s3;
-      if (filled === k && s <= topSim[k - 1]) continue;
-      let pos = filled < k ? filled++ : k - 1;
-      while (pos > 0 && topSim[pos - 1] < s) {
-        topSim[pos] = topSim[pos - 1];
-        topRow[pos] = topRow[pos - 1];
-        pos--;
-      }
-      topSim[pos] = s;
-      topRow[pos] = row;
-    }
-    return { rows: topRow.subarray(0, filled), sims: topSim.subarray(0, filled) };
+    const everyRow = !(this.sameTask && t >= 0);
+    const pool = everyRow ? this.rowsOfTask[this.rowsOfTask.length - 1] : this.rowsOfTask[t];
+    if (this.projected && pool.length >= this.projectMinRows)
+      return this.projected.search(q.embedding, this.emb, everyRow ? null : pool, k);
+    return exactTopK(q.embedding, this.emb, d, pool, k);
   }
 
   /** The stored outcome of training row `row` for candidate j (NaN when unknown). */
