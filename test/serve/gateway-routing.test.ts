@@ -7,6 +7,7 @@ import { Store } from "../../src/data/store.ts";
 import { loadRouters } from "../../src/serve/load.ts";
 import { type LoadedRouter, rankText } from "../../src/serve/virtual.ts";
 import { tempDir } from "../helpers.ts";
+import type { FakeStep } from "../support/fake-openai.ts";
 import { type Proc, runCli, startFakeProcess, startGatewayProcess } from "./support/procs.ts";
 
 /**
@@ -224,7 +225,8 @@ describe("gateway: routed requests (router artifact, real processes)", () => {
   test("fallback on a timeout and on a dropped connection", async () => {
     const q = queries[5];
     const [top, second] = await ranking(q);
-    for (const step of [{ hang: true }, { failAfterChunks: 0 }]) {
+    const steps: FakeStep[] = [{ hang: true }, { failAfterChunks: 0 }];
+    for (const step of steps) {
       await fake.configure({ models: { ...replies(), [top]: { steps: [step] } } });
       const t = Date.now();
       const { data, response } = await ask(q);
