@@ -1,5 +1,5 @@
-import { readFile, stat } from "node:fs/promises";
-import { basename, extname } from "node:path";
+import { open, readdir, readFile, stat } from "node:fs/promises";
+import { basename, extname, join } from "node:path";
 import { DataError } from "../errors.ts";
 import type { SourceLoc } from "../types.ts";
 
@@ -20,6 +20,33 @@ export async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The first `bytes` bytes of a file as text (format detection reads no further). */
+export async function readHead(path: string, bytes: number): Promise<string> {
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.alloc(bytes);
+    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
+    return buf.subarray(0, bytesRead).toString("utf8");
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The files directly inside a folder whose path `keep` accepts, sorted by name. */
+export async function filesIn(dir: string, keep: (path: string) => boolean | Promise<boolean>): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true }))
+    if (e.isFile() && (await keep(join(dir, e.name)))) out.push(join(dir, e.name));
+  return out.sort();
+}
+
+/** Folder detection: there is at least one file and every one is of the format (stops at the first that is not). */
+export async function allMatch(files: string[], isFormat: (path: string) => Promise<boolean>): Promise<boolean> {
+  if (files.length === 0) return false;
+  for (const f of files) if (!(await isFormat(f))) return false;
+  return true;
 }
 
 /** Parse a whole-file JSON document; a syntax error names the file and the line it occurs on. */

@@ -12,7 +12,6 @@ import {
   TOKENS,
 } from "../fields.ts";
 import { queryId } from "../ids.ts";
-import { domainOfTask } from "../tasks.ts";
 import {
   type Located,
   type Model,
@@ -23,9 +22,10 @@ import {
   type SourceLoc,
   type Split,
 } from "../types.ts";
-import { isDirectory, splitFromFileName } from "./files.ts";
+import { allMatch, isDirectory, splitFromFileName } from "./files.ts";
 import type { Importer, ImportOptions } from "./importer.ts";
 import { parsePyLiteral } from "./pyliteral.ts";
+import { sourceQuery } from "./query-record.ts";
 import { peekColumns, readTable, requireColumns, type TableRow, tableFilesIn } from "./tabular.ts";
 
 /**
@@ -114,12 +114,7 @@ export const fusionbenchImporter: Importer = {
   format: "fusionbench",
   description: "FusionBench rows (query × LLM, `_think` = reasoning mode) from Parquet, CSV, JSONL or a folder of them",
   async detect(path) {
-    if (await isDirectory(path)) {
-      const files = await tableFilesIn(path);
-      if (files.length === 0) return false;
-      for (const f of files) if (!(await isFusionBenchTable(f))) return false;
-      return true;
-    }
+    if (await isDirectory(path)) return allMatch(await tableFilesIn(path), isFusionBenchTable);
     return isFusionBenchTable(path);
   },
   async parse(path, options: ImportOptions): Promise<ParsedBatch> {
@@ -171,18 +166,21 @@ function parseRow({ row, loc }: TableRow, dataset: string, fileSplit: Split | nu
   const id = queryId(dataset, task, text, split);
   if (!out.seen.has(id)) {
     out.seen.add(id);
-    queries.push({
-      id,
-      dataset,
-      task,
-      domain: domainOfTask(task),
-      text,
-      groundTruth: optionalString(row.ground_truth, loc, "ground_truth"),
-      metric: optionalString(row.metric, loc, "metric"),
-      taskDescription: optionalString(row.task_description, loc, "task_description"),
-      split,
-      loc,
-    });
+    queries.push(
+      sourceQuery(
+        {
+          dataset,
+          task,
+          text,
+          groundTruth: optionalString(row.ground_truth, loc, "ground_truth"),
+          metric: optionalString(row.metric, loc, "metric"),
+          taskDescription: optionalString(row.task_description, loc, "task_description"),
+          split,
+          loc,
+        },
+        id,
+      ),
+    );
   }
 
   const inputPrice = optionalNumber(row.input_price, loc, "input_price", NON_NEGATIVE);

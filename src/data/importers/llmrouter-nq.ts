@@ -1,13 +1,10 @@
-import { readdir } from "node:fs/promises";
-import { join } from "node:path";
 import { DataError } from "../errors.ts";
 import { NON_NEGATIVE, optionalString, PERFORMANCE, preview, requiredNumber, requiredString } from "../fields.ts";
-import { queryId } from "../ids.ts";
-import { domainOfTask } from "../tasks.ts";
 import type { Located, Model, OutcomeInput, ParsedBatch, Query, SourceLoc } from "../types.ts";
-import { asArray, asRecord, isDirectory, readJsonFile, splitFromFileName } from "./files.ts";
+import { allMatch, asArray, asRecord, filesIn, isDirectory, readJsonFile, splitFromFileName } from "./files.ts";
 import type { Importer, ImportOptions } from "./importer.ts";
 import { pyListField } from "./pyliteral.ts";
+import { sourceQuery } from "./query-record.ts";
 import { peekColumns } from "./tabular.ts";
 
 /**
@@ -44,8 +41,7 @@ async function isNqFile(path: string): Promise<boolean> {
 
 async function filesOf(path: string): Promise<string[]> {
   if (!(await isDirectory(path))) return [path];
-  const out: string[] = [];
-  for (const name of (await readdir(path)).sort()) if (await isNqFile(join(path, name))) out.push(join(path, name));
+  const out = await filesIn(path, isNqFile);
   if (out.length === 0)
     throw new DataError(
       { file: path, line: 1 },
@@ -65,13 +61,8 @@ export const llmrouterNqImporter: Importer = {
   format: "llmrouter-nq",
   description: "LLMRouter NQ file (nq6_routing.json): parallel llm_name_list/response_list/cost_list/perf_list",
   async detect(path) {
-    if (await isDirectory(path)) {
-      const names = await readdir(path);
-      const json = names.filter((n) => n.toLowerCase().endsWith(".json"));
-      if (json.length === 0) return false;
-      for (const n of json) if (!(await isNqFile(join(path, n)))) return false;
-      return true;
-    }
+    if (await isDirectory(path))
+      return allMatch(await filesIn(path, (p) => p.toLowerCase().endsWith(".json")), isNqFile);
     return isNqFile(path);
   },
   async parse(path, options: ImportOptions): Promise<ParsedBatch> {
@@ -91,18 +82,16 @@ export const llmrouterNqImporter: Importer = {
         const source = optionalString(item.source, loc, "source") ?? "nq";
         const task = TASK_OF_SOURCE[source] ?? source;
         const gt = item.gt === undefined || item.gt === null ? null : pyListField(item.gt, loc, "gt");
-        const id = queryId(dataset, task, text, split);
-        queries.push({
-          id,
+        const query = sourceQuery({
           dataset,
           task,
-          domain: domainOfTask(task),
           text,
           groundTruth: gt ? JSON.stringify(gt) : null,
           metric: "f1_score",
           split,
           loc,
         });
+        queries.push(query);
         const names = pyListField(item.llm_name_list, loc, "llm_name_list");
         const lists = {
           response_list: pyListField(item.response_list, loc, "response_list"),
@@ -126,7 +115,7 @@ export const llmrouterNqImporter: Importer = {
           }
           const costUnits = requiredNumber(lists.cost_list[k], loc, `cost_list[${k}]`, NON_NEGATIVE);
           outcomes.push({
-            queryId: id,
+            queryId: query.id,
             model,
             mode: "direct",
             response: optionalString(lists.response_list[k], loc, `response_list[${k}]`),

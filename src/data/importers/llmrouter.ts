@@ -1,12 +1,11 @@
 import { basename, join } from "node:path";
 import { DataError } from "../errors.ts";
 import { optionalNumber, optionalString, PERFORMANCE, requiredNumber, requiredString } from "../fields.ts";
-import { queryId } from "../ids.ts";
-import { domainOfTask } from "../tasks.ts";
 import { gpt2Tokens } from "../tokens.ts";
 import type { Located, Model, OutcomeInput, ParsedBatch, Query, SourceLoc, Split } from "../types.ts";
 import { asArray, asRecord, exists, isDirectory, readJsonFile, readJsonLines } from "./files.ts";
 import type { Importer, ImportOptions } from "./importer.ts";
+import { sourceQuery } from "./query-record.ts";
 
 /**
  * LLMRouter layout (a folder):
@@ -64,12 +63,9 @@ export const llmrouterImporter: Importer = {
             "question",
             `query text not found in ${basename(queryFile)}, so its task is unknown`,
           );
-        const id = queryId(dataset, meta.task, text, split);
-        queries.push({
-          id,
+        const query = sourceQuery({
           dataset,
           task: meta.task,
-          domain: domainOfTask(meta.task),
           text,
           groundTruth: meta.groundTruth,
           metric: meta.metric,
@@ -77,6 +73,7 @@ export const llmrouterImporter: Importer = {
           split,
           loc,
         });
+        queries.push(query);
         const scores = asRecord(item.scores, loc, "scores");
         const inputTokens = gpt2Tokens(text);
         for (const [model, raw] of Object.entries(scores)) {
@@ -91,7 +88,7 @@ export const llmrouterImporter: Importer = {
             );
           const cost = ((m.inputPrice ?? 0) * inputTokens) / 1e6;
           outcomes.push({
-            queryId: id,
+            queryId: query.id,
             model,
             mode: "direct",
             performance,

@@ -1,15 +1,14 @@
-import { open, readdir } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { costOf } from "../cost.ts";
 import { DataError } from "../errors.ts";
 import { preview, requiredString } from "../fields.ts";
-import { queryId } from "../ids.ts";
-import { domainOfTask } from "../tasks.ts";
 import { gpt2Tokens } from "../tokens.ts";
 import type { Located, Model, OutcomeInput, ParsedBatch, Query, SourceLoc } from "../types.ts";
-import { exists, isDirectory, readJsonLines } from "./files.ts";
+import { allMatch, exists, isDirectory, readHead, readJsonLines } from "./files.ts";
 import type { Importer, ImportOptions } from "./importer.ts";
+import { sourceQuery } from "./query-record.ts";
 import { readTable } from "./tabular.ts";
 
 /**
@@ -37,22 +36,14 @@ const PRICES: Record<string, { input: number; output: number }> = {
 
 const RESPONSE_SUFFIX = "_response";
 
-async function headText(path: string, bytes = 256 * 1024): Promise<string> {
-  const fh = await open(path, "r");
-  try {
-    const buf = Buffer.alloc(bytes);
-    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
-    return buf.subarray(0, bytesRead).toString("utf8");
-  } finally {
-    await fh.close();
-  }
-}
-
 /** A RouteLLM correctness CSV: `prompt` first, then model columns whose first row holds True/False. */
 async function isRouteLlmCsv(path: string): Promise<boolean> {
   if (!path.toLowerCase().endsWith(".csv")) return false;
   try {
-    const rows = parseCsv(await headText(path), { columns: true, to: 1, bom: true }) as Record<string, string>[];
+    const rows = parseCsv(await readHead(path, 256 * 1024), { columns: true, to: 1, bom: true }) as Record<
+      string,
+      string
+    >[];
     const first = rows[0];
     if (!first) return false;
     const cols = Object.keys(first);
@@ -120,10 +111,11 @@ export const routellmImporter: Importer = {
       return true;
     const entries = await readdir(path);
     const csvs = entries.filter((n) => n.toLowerCase().endsWith(".csv"));
-    if (csvs.length > 0) {
-      for (const n of csvs) if (!(await isRouteLlmCsv(join(path, n)))) return false;
-      return true;
-    }
+    if (csvs.length > 0)
+      return allMatch(
+        csvs.map((n) => join(path, n)),
+        isRouteLlmCsv,
+      );
     return entries.includes("responses") && (await csvFilesUnder(join(path, "responses"))).length > 0;
   },
   async parse(path, options: ImportOptions): Promise<ParsedBatch> {
@@ -158,18 +150,16 @@ export const routellmImporter: Importer = {
       for (const { row, loc } of table.rows) {
         const text = requiredString(row.prompt, loc, "prompt");
         if (skip.has(text)) continue;
-        const id = queryId(dataset, task, text, null);
-        queries.push({
-          id,
+        const query = sourceQuery({
           dataset,
           task,
-          domain: domainOfTask(task),
           text,
           groundTruth: gt.get(text) ?? null,
           metric: task.startsWith("mmlu") ? "em_mc" : task,
           split: null,
           loc,
         });
+        queries.push(query);
         const inputTokens = gpt2Tokens(text);
         for (const m of modelCols) {
           const price = PRICES[m] as { input: number; output: number };
@@ -177,7 +167,7 @@ export const routellmImporter: Importer = {
           const response = typeof rawResponse === "string" ? rawResponse : null;
           const outputTokens = response === null ? null : gpt2Tokens(response);
           outcomes.push({
-            queryId: id,
+            queryId: query.id,
             model: m,
             mode: "direct",
             response,

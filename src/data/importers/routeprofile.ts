@@ -1,13 +1,12 @@
 import { basename, dirname, join } from "node:path";
 import { DataError } from "../errors.ts";
 import { optionalString, PERFORMANCE, requiredNumber, requiredString, TOKENS } from "../fields.ts";
-import { queryId } from "../ids.ts";
-import { domainOfTask } from "../tasks.ts";
 import type { Located, OutcomeInput, ParsedBatch, Query, SourceLoc } from "../types.ts";
 import { asArray, asRecord, exists, isDirectory, readJsonFile } from "./files.ts";
 import type { Importer, ImportOptions } from "./importer.ts";
 import { readLlmCatalog } from "./llmrouter.ts";
 import { parsePyLiteral } from "./pyliteral.ts";
+import { sourceQuery } from "./query-record.ts";
 import { peekColumns } from "./tabular.ts";
 
 /**
@@ -69,12 +68,9 @@ export const routeprofileImporter: Importer = {
       const item = asRecord(items[i], loc, "each item");
       const task = requiredString(item.task_name, loc, "task_name");
       const text = requiredString(item.query, loc, "query");
-      const id = queryId(dataset, task, text, null);
-      queries.push({
-        id,
+      const query = sourceQuery({
         dataset,
         task,
-        domain: domainOfTask(task),
         text,
         groundTruth: optionalString(item.ground_truth, loc, "ground_truth"),
         metric: optionalString(item.metric, loc, "metric"),
@@ -82,6 +78,7 @@ export const routeprofileImporter: Importer = {
         split: null,
         loc,
       });
+      queries.push(query);
       const perModel = asRecord(item.model_performance, loc, "model_performance");
       for (const [model, raw] of Object.entries(perModel)) {
         const f = `model_performance.${model}`;
@@ -89,7 +86,7 @@ export const routeprofileImporter: Importer = {
           throw new DataError(loc, f, `unknown model "${model}" (not in ${basename(catalog)}, so it has no price)`);
         const r = asRecord(raw, loc, f);
         outcomes.push({
-          queryId: id,
+          queryId: query.id,
           model,
           mode: "direct",
           response: optionalString(r.response, loc, `${f}.response`),

@@ -9,11 +9,11 @@ import {
   requiredString,
 } from "../fields.ts";
 import { queryId } from "../ids.ts";
-import { domainOfTask } from "../tasks.ts";
 import type { Located, Model, OutcomeInput, ParsedBatch, Query, SourceLoc, Split } from "../types.ts";
-import { isDirectory, splitFromFileName } from "./files.ts";
+import { allMatch, isDirectory, splitFromFileName } from "./files.ts";
 import type { Importer, ImportOptions } from "./importer.ts";
 import { parsePyLiteral } from "./pyliteral.ts";
+import { sourceQuery } from "./query-record.ts";
 import { peekColumns, readTable, requireColumns, type Table, tableFilesIn, tableKind } from "./tabular.ts";
 
 /**
@@ -68,12 +68,7 @@ export const routerbenchImporter: Importer = {
   format: "routerbench",
   description: "RouterBench wide table: prompt, eval_name, <model>, <model>|total_cost, <model>|model_response",
   async detect(path) {
-    if (await isDirectory(path)) {
-      const files = await tableFilesIn(path);
-      if (files.length === 0) return false;
-      for (const f of files) if (!(await isRouterBenchTable(f))) return false;
-      return true;
-    }
+    if (await isDirectory(path)) return allMatch(await tableFilesIn(path), isRouterBenchTable);
     return isRouterBenchTable(path);
   },
   async parse(path, options: ImportOptions): Promise<ParsedBatch> {
@@ -110,7 +105,7 @@ export const routerbenchImporter: Importer = {
         const id = queryId(dataset, task, text, split);
         if (!seen.has(id)) {
           seen.add(id);
-          queries.push({ id, dataset, task, domain: domainOfTask(task), text, split, loc });
+          queries.push(sourceQuery({ dataset, task, text, split, loc }, id));
         }
         for (const m of names) {
           // A blank score means the model was not run on this prompt: no outcome rather than a made-up 0.

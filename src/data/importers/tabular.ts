@@ -1,10 +1,10 @@
-import { open, readdir, readFile, stat } from "node:fs/promises";
-import { extname, join } from "node:path";
+import { readFile, stat } from "node:fs/promises";
+import { extname } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
 import { DataError } from "../errors.ts";
 import type { SourceLoc } from "../types.ts";
-import { readJsonFile, readJsonLines } from "./files.ts";
+import { filesIn, readHead, readJsonFile, readJsonLines } from "./files.ts";
 
 /**
  * One reader for the table-shaped formats (CSV, Parquet, JSON Lines, JSON array of records), so that the
@@ -149,17 +149,6 @@ export async function peekColumns(path: string): Promise<string[] | null> {
   }
 }
 
-async function readHead(path: string, bytes: number): Promise<string> {
-  const fh = await open(path, "r");
-  try {
-    const buf = Buffer.alloc(bytes);
-    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
-    return buf.subarray(0, bytesRead).toString("utf8");
-  } finally {
-    await fh.close();
-  }
-}
-
 /** A DataError naming the first required column the table lacks. */
 export function requireColumns(table: Table, required: readonly string[]): void {
   for (const c of required)
@@ -173,9 +162,5 @@ export function requireColumns(table: Table, required: readonly string[]): void 
 
 /** The table files (.csv, .parquet, .jsonl, .json) directly inside a folder, sorted by name. */
 export async function tableFilesIn(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile() && tableKind(e.name) !== null)
-    .map((e) => join(dir, e.name))
-    .sort();
+  return filesIn(dir, (path) => tableKind(path) !== null);
 }
