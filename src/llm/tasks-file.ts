@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { DataError, UsageError } from "../data/errors.ts";
 import { queryId } from "../data/ids.ts";
+import { parseJsonLines } from "../data/importers/files.ts";
 import { domainOfTask } from "../data/tasks.ts";
 import type { Located, Query, Split } from "../data/types.ts";
 import { canonicalMetric, METRICS } from "../scoring/score.ts";
@@ -25,19 +26,8 @@ export function readTasksFile(file: string, dataset: string): Located<Query>[] {
   }
   const out: Located<Query>[] = [];
   const seen = new Map<string, number>();
-  text.split("\n").forEach((raw, i) => {
-    const line = i + 1;
-    const loc = { file, line, unit: "line" as const };
-    if (!raw.trim()) return;
-    let rec: unknown;
-    try {
-      rec = JSON.parse(raw);
-    } catch (e) {
-      throw new DataError(loc, null, `not valid JSON (${(e as Error).message})`);
-    }
-    if (typeof rec !== "object" || rec === null || Array.isArray(rec))
-      throw new DataError(loc, null, "each line must be a JSON object");
-    const r = rec as Record<string, unknown>;
+  for (const { value: r, loc } of parseJsonLines(text, file)) {
+    const line = loc.line;
     for (const k of Object.keys(r))
       if (!FIELDS.has(k)) throw new DataError(loc, k, `unknown field (known: ${[...FIELDS].join(", ")})`);
     const str = (field: string, required: boolean): string | null => {
@@ -84,7 +74,7 @@ export function readTasksFile(file: string, dataset: string): Located<Query>[] {
       split: (split as Split | null) ?? null,
       loc,
     });
-  });
+  }
   if (!out.length) throw new DataError({ file, line: 1 }, null, "the task file holds no queries");
   return out;
 }

@@ -62,10 +62,19 @@ export async function readJsonFile(path: string): Promise<unknown> {
   }
 }
 
+export interface JsonLine {
+  value: Record<string, unknown>;
+  loc: SourceLoc;
+}
+
 /** Parse JSON Lines: blank lines are skipped, a bad line is an error naming it. */
-export async function readJsonLines(path: string): Promise<Array<{ value: Record<string, unknown>; loc: SourceLoc }>> {
-  const text = await readFile(path, "utf8");
-  const out: Array<{ value: Record<string, unknown>; loc: SourceLoc }> = [];
+export async function readJsonLines(path: string): Promise<JsonLine[]> {
+  return parseJsonLines(await readFile(path, "utf8"), path);
+}
+
+/** Parse JSON Lines text read from `path` (for callers that read the file themselves). */
+export function parseJsonLines(text: string, path: string): JsonLine[] {
+  const out: JsonLine[] = [];
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]?.trim() ?? "";
