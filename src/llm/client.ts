@@ -81,11 +81,9 @@ function describe(body: unknown): string {
 }
 
 /** Content, finish reason and usage of a non-streamed completion, or MalformedResponse saying what is wrong. */
-function readCompletion(body: unknown): {
-  content: string;
-  finishReason: string | null;
-  usage: { prompt_tokens?: unknown; completion_tokens?: unknown } | null;
-} {
+type Usage = { prompt_tokens?: unknown; completion_tokens?: unknown } | null;
+
+function readCompletion(body: unknown): { content: string; finishReason: string | null; usage: Usage } {
   if (!isObject(body)) throw new MalformedResponse(`expected a JSON chat completion, got ${describe(body)}`);
   const choices = body.choices;
   if (!Array.isArray(choices) || choices.length === 0)
@@ -109,6 +107,55 @@ function tokensOr(value: unknown, fallback: () => number): number {
 
 function promptText(messages: ChatMessage[]): string {
   return messages.map((m) => m.content).join("\n");
+}
+
+/** The reply's token counts, or GPT-2 counts of prompt and answer where the provider reported none. */
+function countTokens(usage: Usage, req: ChatRequest, content: string): { inputTokens: number; outputTokens: number } {
+  return {
+    inputTokens: tokensOr(usage?.prompt_tokens, () => gpt2Tokens(promptText(req.messages))),
+    outputTokens: tokensOr(usage?.completion_tokens, () => gpt2Tokens(content)),
+  };
+}
+
+/** One attempt's hold on a provider: a concurrency slot and an abort signal that follows the caller's. */
+interface Attempt {
+  signal: AbortSignal;
+  /** Set when the deadline, not the caller, aborted the attempt. */
+  timedOut: boolean;
+  /** (Re)start the deadline: once for a whole call, or on every chunk for an idle deadline. */
+  arm(): void;
+  disarm(): void;
+  /** Stop the deadline, unhook from the caller's signal and free the slot. */
+  end(): void;
+}
+
+async function startAttempt(sem: Semaphore, timeoutMs: number, signal?: AbortSignal): Promise<Attempt> {
+  const release = await sem.acquire(signal);
+  const ac = new AbortController();
+  const onAbort = () => ac.abort(signal?.reason);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const attempt: Attempt = {
+    signal: ac.signal,
+    timedOut: false,
+    arm() {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        attempt.timedOut = true;
+        ac.abort();
+      }, timeoutMs);
+    },
+    disarm() {
+      clearTimeout(timer);
+    },
+    end() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      release();
+    },
+  };
+  attempt.arm();
+  return attempt;
 }
 
 /**
@@ -280,7 +327,9 @@ export class OpenAIChatClient implements ChatClient {
     });
   }
 
-  private async pause(t: Target, f: Failure, attempt: number, signal?: AbortSignal): Promise<void> {
+  /** After a failed attempt: throw when it is final, else wait out the backoff before the next one. */
+  private async retryOrThrow(t: Target, f: Failure, attempt: number, signal?: AbortSignal): Promise<void> {
+    if (!f.retryable || attempt >= t.provider.retries) throw this.fail(t, f, attempt + 1);
     const delayMs = backoffDelay(attempt, f.retryAfterMs, this.backoff, this.random);
     this.spend.retries++;
     this.options.onRetry?.({
@@ -300,41 +349,29 @@ export class OpenAIChatClient implements ChatClient {
     const sdk = this.sdkFor(t.provider);
     const sem = this.limiter(t.provider);
     for (let attempt = 0; ; attempt++) {
-      const release = await sem.acquire(signal);
-      const ac = new AbortController();
-      const onAbort = () => ac.abort(signal?.reason);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      let timedOut = false;
       // Our own deadline covers the whole call (the SDK's stops once headers arrive).
-      const timer = setTimeout(() => {
-        timedOut = true;
-        ac.abort();
-      }, t.provider.timeoutMs);
+      const call = await startAttempt(sem, t.provider.timeoutMs, signal);
       let failure: Failure;
       const started = performance.now();
       try {
         const body = await sdk.chat.completions.create(
           this.body(t, req) as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming,
-          { signal: ac.signal },
+          { signal: call.signal },
         );
         const { content, finishReason, usage } = readCompletion(body);
         return this.result(t, req, {
           content,
           finishReason,
-          inputTokens: tokensOr(usage?.prompt_tokens, () => gpt2Tokens(promptText(req.messages))),
-          outputTokens: tokensOr(usage?.completion_tokens, () => gpt2Tokens(content)),
+          ...countTokens(usage, req, content),
           latencyMs: performance.now() - started,
           raw: body,
         });
       } catch (e) {
-        failure = this.classify(e, t, signal, timedOut);
+        failure = this.classify(e, t, signal, call.timedOut);
       } finally {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        release();
+        call.end();
       }
-      if (!failure.retryable || attempt >= t.provider.retries) throw this.fail(t, failure, attempt + 1);
-      await this.pause(t, failure, attempt, signal);
+      await this.retryOrThrow(t, failure, attempt, signal);
     }
   }
 
@@ -349,21 +386,8 @@ export class OpenAIChatClient implements ChatClient {
     const sdk = this.sdkFor(t.provider);
     const sem = this.limiter(t.provider);
     for (let attempt = 0; ; attempt++) {
-      const release = await sem.acquire(signal);
-      const ac = new AbortController();
-      const onAbort = () => ac.abort(signal?.reason);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      let timedOut = false;
-      let timer: NodeJS.Timeout | undefined;
-      // Idle deadline: reset by every chunk, so long answers that keep flowing are not cut.
-      const arm = () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          timedOut = true;
-          ac.abort();
-        }, t.provider.timeoutMs);
-      };
-      arm();
+      // Idle deadline: re-armed by every chunk, so long answers that keep flowing are not cut.
+      const call = await startAttempt(sem, t.provider.timeoutMs, signal);
       let content = "";
       let yielded = false;
       let failure: Failure;
@@ -375,13 +399,13 @@ export class OpenAIChatClient implements ChatClient {
             stream: true,
             stream_options: { include_usage: true },
           },
-          { signal: ac.signal },
+          { signal: call.signal },
         );
-        let usage: { prompt_tokens?: unknown; completion_tokens?: unknown } | null = null;
+        let usage: Usage = null;
         let finishReason: string | null = null;
         let last: unknown = null;
         for await (const chunk of stream as AsyncIterable<unknown>) {
-          arm();
+          call.arm();
           if (!isObject(chunk)) throw new MalformedResponse(`stream chunk is not a JSON object (${describe(chunk)})`);
           last = chunk;
           if (isObject(chunk.usage)) usage = chunk.usage;
@@ -397,31 +421,27 @@ export class OpenAIChatClient implements ChatClient {
             yield { type: "delta", content: text, raw: chunk };
           }
         }
-        clearTimeout(timer);
+        call.disarm();
         const result = this.result(t, req, {
           content,
           finishReason,
-          inputTokens: tokensOr(usage?.prompt_tokens, () => gpt2Tokens(promptText(req.messages))),
-          outputTokens: tokensOr(usage?.completion_tokens, () => gpt2Tokens(content)),
+          ...countTokens(usage, req, content),
           latencyMs: performance.now() - started,
           raw: last,
         });
         yield { type: "done", result };
         return;
       } catch (e) {
-        failure = this.classify(e, t, signal, timedOut);
+        failure = this.classify(e, t, signal, call.timedOut);
         if (yielded)
           throw new LlmError(
             `${t.provider.name}/${t.model.name}: stream broke after ${content.length} characters: ${failure.message}`,
             { status: failure.status, attempts: attempt + 1 },
           );
       } finally {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        release();
+        call.end();
       }
-      if (!failure.retryable || attempt >= t.provider.retries) throw this.fail(t, failure, attempt + 1);
-      await this.pause(t, failure, attempt, signal);
+      await this.retryOrThrow(t, failure, attempt, signal);
     }
   }
 }
