@@ -376,6 +376,20 @@ export class Gateway {
     return h;
   }
 
+  /** Send the body to the candidate's upstream; a reply other than 200 is read whole and thrown as a failure. */
+  private async sendOk(cand: Planned, upstreamBody: Buffer, closed: ClientGone): Promise<IncomingMessage> {
+    const { upstreams } = this.deps;
+    const { res } = await upstreams.send(cand.model, upstreamBody, closed.signal);
+    if (res.statusCode === 200) return res;
+    const raw = await readAll(res, upstreams.timeoutOf(cand.model), closed.signal);
+    throw new UpstreamFailure(
+      "status",
+      `upstream returned ${res.statusCode}`,
+      res.statusCode ?? 0,
+      raw.toString("utf8"),
+    );
+  }
+
   private async plainOnce(
     cand: Planned,
     upstreamBody: Buffer,
@@ -386,12 +400,10 @@ export class Gateway {
     attempts: number,
   ): Promise<Omit<Served, "attempts">> {
     const d = this.deps;
-    const { res } = await d.upstreams.send(cand.model, upstreamBody, closed.signal);
+    const res = await this.sendOk(cand, upstreamBody, closed);
     const ttfbMs = performance.now() - call.start;
     const raw = await readAll(res, d.upstreams.timeoutOf(cand.model), closed.signal);
     const text = raw.toString("utf8");
-    if (res.statusCode !== 200)
-      throw new UpstreamFailure("status", `upstream returned ${res.statusCode}`, res.statusCode ?? 0, text);
     let parsed: {
       choices?: { message?: { content?: unknown }; finish_reason?: unknown }[];
       usage?: { prompt_tokens?: unknown; completion_tokens?: unknown };
@@ -442,16 +454,7 @@ export class Gateway {
     attempts: number,
   ): Promise<Omit<Served, "attempts">> {
     const d = this.deps;
-    const { res } = await d.upstreams.send(cand.model, upstreamBody, closed.signal);
-    if (res.statusCode !== 200) {
-      const raw = await readAll(res, d.upstreams.timeoutOf(cand.model), closed.signal);
-      throw new UpstreamFailure(
-        "status",
-        `upstream returned ${res.statusCode}`,
-        res.statusCode ?? 0,
-        raw.toString("utf8"),
-      );
-    }
+    const res = await this.sendOk(cand, upstreamBody, closed);
     const relay = new SseRelay(!body.wantsUsage);
     const timeoutMs = d.upstreams.timeoutOf(cand.model);
     res.setEncoding("utf8");
