@@ -22,11 +22,11 @@ import {
   type SourceLoc,
   type Split,
 } from "../types.ts";
-import { allMatch, isDirectory, splitFromFileName } from "./files.ts";
+import { splitFromFileName } from "./files.ts";
 import type { Importer, ImportOptions } from "./importer.ts";
 import { parsePyLiteral } from "./pyliteral.ts";
 import { sourceQuery } from "./query-record.ts";
-import { peekColumns, readTable, requireColumns, type TableRow, tableFilesIn } from "./tabular.ts";
+import { detectTables, peekColumns, readTable, requireColumns, type TableRow, tableFilesOf } from "./tabular.ts";
 
 /**
  * FusionBench's published layout (FusionFactory, arXiv 2507.10540): one row per (query × LLM) with columns
@@ -102,24 +102,13 @@ async function isFusionBenchTable(path: string): Promise<boolean> {
   return !!cols && REQUIRED.every((c) => cols.includes(c)) && cols.includes("input_tokens_num");
 }
 
-async function filesOf(path: string): Promise<string[]> {
-  if (!(await isDirectory(path))) return [path];
-  const files = await tableFilesIn(path);
-  if (files.length === 0)
-    throw new DataError({ file: path, line: 1 }, null, "the folder holds no .parquet, .csv, .jsonl or .json file");
-  return files;
-}
-
 export const fusionbenchImporter: Importer = {
   format: "fusionbench",
   description: "FusionBench rows (query × LLM, `_think` = reasoning mode) from Parquet, CSV, JSONL or a folder of them",
-  async detect(path) {
-    if (await isDirectory(path)) return allMatch(await tableFilesIn(path), isFusionBenchTable);
-    return isFusionBenchTable(path);
-  },
+  detect: (path) => detectTables(path, isFusionBenchTable),
   async parse(path, options: ImportOptions): Promise<ParsedBatch> {
     const dataset = options.dataset ?? "fusionbench";
-    const files = await filesOf(path);
+    const files = await tableFilesOf(path, ".parquet, .csv, .jsonl or .json file");
     const out: Rows = { models: new Map(), queries: [], seen: new Set(), outcomes: [] };
     const tables = [];
     for (const file of files) {

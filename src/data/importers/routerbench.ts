@@ -10,11 +10,19 @@ import {
 } from "../fields.ts";
 import { queryId } from "../ids.ts";
 import type { Located, Model, OutcomeInput, ParsedBatch, Query, SourceLoc, Split } from "../types.ts";
-import { allMatch, isDirectory, splitFromFileName } from "./files.ts";
+import { splitFromFileName } from "./files.ts";
 import type { Importer, ImportOptions } from "./importer.ts";
 import { parsePyLiteral } from "./pyliteral.ts";
 import { sourceQuery } from "./query-record.ts";
-import { peekColumns, readTable, requireColumns, type Table, tableFilesIn, tableKind } from "./tabular.ts";
+import {
+  detectTables,
+  peekColumns,
+  readTable,
+  requireColumns,
+  type Table,
+  tableFilesOf,
+  tableKind,
+} from "./tabular.ts";
 
 /**
  * RouterBench's wide table (withmartian/routerbench): one row per prompt with `sample_id`, `prompt`,
@@ -67,15 +75,10 @@ function rowSplit(row: Record<string, unknown>, loc: SourceLoc, fileSplit: Split
 export const routerbenchImporter: Importer = {
   format: "routerbench",
   description: "RouterBench wide table: prompt, eval_name, <model>, <model>|total_cost, <model>|model_response",
-  async detect(path) {
-    if (await isDirectory(path)) return allMatch(await tableFilesIn(path), isRouterBenchTable);
-    return isRouterBenchTable(path);
-  },
+  detect: (path) => detectTables(path, isRouterBenchTable),
   async parse(path, options: ImportOptions): Promise<ParsedBatch> {
     const dataset = options.dataset ?? "routerbench";
-    const files = (await isDirectory(path)) ? await tableFilesIn(path) : [path];
-    if (files.length === 0)
-      throw new DataError({ file: path, line: 1 }, null, "the folder holds no .csv or .parquet file");
+    const files = await tableFilesOf(path, ".csv or .parquet file");
     const tables: Table[] = [];
     for (const f of files) {
       const t = await readTable(f);

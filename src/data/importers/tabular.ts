@@ -4,7 +4,7 @@ import { parse as parseCsv } from "csv-parse/sync";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
 import { DataError } from "../errors.ts";
 import type { SourceLoc } from "../types.ts";
-import { filesIn, readHead, readJsonFile, readJsonLines } from "./files.ts";
+import { allMatch, filesIn, isDirectory, readHead, readJsonFile, readJsonLines } from "./files.ts";
 
 /**
  * One reader for the table-shaped formats (CSV, Parquet, JSON Lines, JSON array of records), so that the
@@ -163,4 +163,18 @@ export function requireColumns(table: Table, required: readonly string[]): void 
 /** The table files (.csv, .parquet, .jsonl, .json) directly inside a folder, sorted by name. */
 export async function tableFilesIn(dir: string): Promise<string[]> {
   return filesIn(dir, (path) => tableKind(path) !== null);
+}
+
+/** Detection for a table file or a folder of them: true when every table file (at least one) is of the format. */
+export async function detectTables(path: string, isFormat: (path: string) => Promise<boolean>): Promise<boolean> {
+  if (await isDirectory(path)) return allMatch(await tableFilesIn(path), isFormat);
+  return isFormat(path);
+}
+
+/** The file itself, or the table files inside a folder; a folder with none is an error saying what it lacks. */
+export async function tableFilesOf(path: string, lacking: string): Promise<string[]> {
+  if (!(await isDirectory(path))) return [path];
+  const files = await tableFilesIn(path);
+  if (files.length === 0) throw new DataError({ file: path, line: 1 }, null, `the folder holds no ${lacking}`);
+  return files;
 }
