@@ -65,7 +65,7 @@ test("ProjectedIndex: same rows, ties and similarities as the exact scan (duplic
   const d = 48;
   const n = 3000;
   const rng = new Rng(11);
-  // Clustered unit rows with exact duplicates (ties), like a resampled training set.
+  // Clustered rows with exact duplicates (ties), like a resampled training set.
   const centres = Array.from({ length: 12 }, () => Float32Array.from({ length: d }, () => rng.normal()));
   const emb = new Float32Array(n * d);
   for (let r = 0; r < n; r++) {
@@ -79,9 +79,11 @@ test("ProjectedIndex: same rows, ties and similarities as the exact scan (duplic
       emb[r * d + a] = c[a] + 0.7 * rng.normal();
       norm += emb[r * d + a] ** 2;
     }
-    for (let a = 0; a < d; a++) emb[r * d + a] /= Math.sqrt(norm);
+    // Mostly unit rows; every 11th has norm 2.5 (the bounds must not assume unit vectors).
+    const scale = r % 11 === 5 ? 2.5 : 1;
+    for (let a = 0; a < d; a++) emb[r * d + a] *= scale / Math.sqrt(norm);
   }
-  const index = ProjectedIndex.build(emb, d, 1, [8, 8]);
+  const index = ProjectedIndex.build(emb, d, 1, [4, 4, 8]);
   const all = Int32Array.from({ length: n }, (_, i) => i);
   const pool = all.filter((r) => r % 3 !== 1);
   const stats = { refined: 0, exact: 0 };
