@@ -259,6 +259,12 @@ export interface CostMatchSummary {
   oracleFrontier: PerfCost[];
   /** Knowing only the task: the least cost of per-task candidate mixtures reaching the target (LP). */
   taskOracle: MatchCost | null;
+  /**
+   * The honest version of the task-only bound: a one-candidate-per-task plan fitted on the train split (the
+   * cheapest reaching the best single model's train performance) and scored here; absent without a train
+   * split, null when no plan reaches the target on train.
+   */
+  taskPlan?: (MatchCost & { plan: Record<string, string> }) | null;
   /** Each query sent to its own cheapest candidate: the least any router can pay. */
   floor: MatchCost;
   perTask: Record<string, TaskCostMatch>;
@@ -277,6 +283,7 @@ export function costMatchSummary(
   taskOfRow: ArrayLike<string>,
   target: PerfCost & { model: string },
   keys: readonly string[],
+  train?: { m: OutcomeMatrix; tasks: ArrayLike<string> },
 ): CostMatchSummary {
   const c = m.candidates.length;
   const ratio = (x: PerfCost): MatchCost => ({ ...x, costRatio: x.cost / target.cost });
@@ -356,6 +363,7 @@ export function costMatchSummary(
     oracle: oracle ? { lp: ratio(oracle.lp), integer: ratio(oracle.integer) } : null,
     oracleFrontier: oracleFrontier(m),
     taskOracle: taskLevel ? ratio(taskLevel.lp) : null,
+    ...(train ? { taskPlan: scoreTaskPlan(train, m, taskOfRow, best, keys, ratio) } : {}),
     floor: ratio({ performance: floorPerf / total, cost: floorCost / total }),
     perTask,
   };
@@ -373,4 +381,60 @@ function meanOver(m: OutcomeMatrix, rows: readonly number[], j: number, c: numbe
     n++;
   }
   return n ? { performance: p / n, cost: k / n } : { performance: Number.NaN, cost: Number.NaN };
+}
+
+/** Per task, the candidate that the knapsack over task means picks (one per task), or null if unreachable. */
+export function fitTaskPlan(
+  m: OutcomeMatrix,
+  taskOfRow: ArrayLike<string>,
+  targetPerformance: number,
+): Map<string, number> | null {
+  const c = m.candidates.length;
+  const byTask = groupRows(taskOfRow);
+  const tasks = [...byTask.keys()];
+  const perf = new Float64Array(tasks.length * c);
+  const cost = new Float64Array(tasks.length * c);
+  tasks.forEach((t, r) => {
+    for (let j = 0; j < c; j++) {
+      const x = meanOver(m, byTask.get(t) as number[], j, c);
+      perf[r * c + j] = x.performance;
+      cost[r * c + j] = x.cost;
+    }
+  });
+  const weights = tasks.map((t) => (byTask.get(t) as number[]).length);
+  const a = cheapestAssignment({ candidates: m.candidates, performance: perf, cost }, targetPerformance, weights);
+  return a ? new Map(tasks.map((t, r) => [t, a.choices[r] as number])) : null;
+}
+
+/** Fit the task plan on train (target: column `best`'s train performance) and score it on `m`. */
+function scoreTaskPlan(
+  train: { m: OutcomeMatrix; tasks: ArrayLike<string> },
+  m: OutcomeMatrix,
+  taskOfRow: ArrayLike<string>,
+  best: number,
+  keys: readonly string[],
+  ratio: (x: PerfCost) => MatchCost,
+): (MatchCost & { plan: Record<string, string> }) | null {
+  const tc = train.m.candidates.length;
+  const trainRows = [...Array(train.m.performance.length / tc).keys()];
+  const trainBest = meanOver(train.m, trainRows, best, tc);
+  const plan = fitTaskPlan(train.m, train.tasks, trainBest.performance);
+  if (!plan) return null;
+  const c = m.candidates.length;
+  let p = 0;
+  let k = 0;
+  let n = 0;
+  for (let i = 0; i < taskOfRow.length; i++) {
+    // A task the train split never saw falls back to the best single model.
+    const j = plan.get(taskOfRow[i] as string) ?? best;
+    const v = m.performance[i * c + j] as number;
+    if (Number.isNaN(v)) continue;
+    p += v;
+    k += m.cost[i * c + j] as number;
+    n++;
+  }
+  return {
+    ...ratio({ performance: p / n, cost: k / n }),
+    plan: Object.fromEntries([...plan].map(([t, j]) => [t, keys[j] as string])),
+  };
 }

@@ -263,7 +263,10 @@ export function evaluateRouters(
     oracle: { ...st.oracle, perTask: oraclePerTask },
     singles,
     costRange,
-    costMatch: costMatchSummary(test, tasks, bestSingle, keys),
+    costMatch: costMatchSummary(test, tasks, bestSingle, keys, {
+      m: train,
+      tasks: train.queries.map((q) => q.task ?? NO_TASK),
+    }),
     ...(pair ? { pair: { strong: keys[pair.strong] as string, weak: keys[pair.weak] as string } } : {}),
   };
 }

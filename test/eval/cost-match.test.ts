@@ -5,6 +5,7 @@ import {
   cheapestAssignment,
   cheapestMatch,
   costMatchSummary,
+  fitTaskPlan,
   oracleFrontier,
   refineLambdas,
 } from "../../src/eval/cost-match.ts";
@@ -138,6 +139,35 @@ test("costMatchSummary: oracle, task-level oracle, floor and per-task picture, w
     oracle: { performance: 1, cost: 1 },
   });
   assert.deepEqual(s.perTask.B?.oracle, { performance: 0.75, cost: 2 });
+  assert.equal(s.taskPlan, undefined); // no train split given
+
+  // With a train split (A: cheap 1, dear 0.5; B: cheap 0, dear 1; two queries each): dear's train
+  // performance is 0.75; the plan keeps A on cheap (better and cheaper) and needs B on dear to reach it.
+  // On the test rows it scores (1 + 1 + 1 + 1)/4 at (1 + 1 + 3 + 3)/4 = 2, i.e. 2/3 of dear's cost.
+  const train: OutcomeMatrix = {
+    candidates: ["cheap", "dear"],
+    performance: Float64Array.from([1, 0.5, 1, 0.5, 0, 1, 0, 1]),
+    cost: Float64Array.from([1, 3, 1, 3, 1, 3, 1, 3]),
+  };
+  const tasks = ["A", "A", "B", "B"];
+  assert.deepEqual(
+    fitTaskPlan(train, tasks, 0.75),
+    new Map([
+      ["A", 0],
+      ["B", 1],
+    ]),
+  );
+  assert.equal(fitTaskPlan(train, tasks, 1.01), null);
+  const withTrain = costMatchSummary(m, tasks, { model: "dear", performance: 0.75, cost: 3 }, ["cheap", "dear"], {
+    m: train,
+    tasks,
+  });
+  assert.deepEqual(withTrain.taskPlan, {
+    performance: 1,
+    cost: 2,
+    costRatio: 2 / 3,
+    plan: { A: "cheap", B: "dear" },
+  });
 });
 
 test("cheapestAssignment brackets the exact optimum found by brute force (random small cases)", () => {
