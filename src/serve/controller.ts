@@ -89,6 +89,17 @@ interface Served {
   attempts: number;
 }
 
+/** One try of one candidate: what the plain and the streamed path both need. */
+interface UpstreamTry {
+  cand: Planned;
+  upstreamBody: Buffer;
+  plan: Plan;
+  call: ChatCall;
+  out: ServerResponse;
+  closed: ClientGone;
+  attempts: number;
+}
+
 const THINK_INSTRUCTION = "Think step by step before giving the final answer.";
 
 export function newRequestId(): string {
@@ -292,9 +303,8 @@ export class Gateway {
       attempts++;
       const upstreamBody = this.forwardBody(body, cand, template);
       try {
-        const result = body.stream
-          ? await this.streamOnce(cand, upstreamBody, body, plan, call, out, closed, attempts)
-          : await this.plainOnce(cand, upstreamBody, plan, call, out, closed, attempts);
+        const job: UpstreamTry = { cand, upstreamBody, plan, call, out, closed, attempts };
+        const result = body.stream ? await this.streamOnce(job, body) : await this.plainOnce(job);
         if (result.status < 500) d.breakers.success(cand.model);
         else d.breakers.failure(cand.model);
         if (plan.session && result.status < 400)
@@ -390,15 +400,8 @@ export class Gateway {
     );
   }
 
-  private async plainOnce(
-    cand: Planned,
-    upstreamBody: Buffer,
-    plan: Plan,
-    call: ChatCall,
-    out: ServerResponse,
-    closed: ClientGone,
-    attempts: number,
-  ): Promise<Omit<Served, "attempts">> {
+  private async plainOnce(job: UpstreamTry): Promise<Omit<Served, "attempts">> {
+    const { cand, upstreamBody, plan, call, out, closed, attempts } = job;
     const d = this.deps;
     const res = await this.sendOk(cand, upstreamBody, closed);
     const ttfbMs = performance.now() - call.start;
@@ -443,16 +446,8 @@ export class Gateway {
     };
   }
 
-  private async streamOnce(
-    cand: Planned,
-    upstreamBody: Buffer,
-    body: ChatBody,
-    plan: Plan,
-    call: ChatCall,
-    out: ServerResponse,
-    closed: ClientGone,
-    attempts: number,
-  ): Promise<Omit<Served, "attempts">> {
+  private async streamOnce(job: UpstreamTry, body: ChatBody): Promise<Omit<Served, "attempts">> {
+    const { cand, upstreamBody, plan, call, out, closed, attempts } = job;
     const d = this.deps;
     const res = await this.sendOk(cand, upstreamBody, closed);
     const relay = new SseRelay(!body.wantsUsage);
