@@ -131,6 +131,12 @@ export class ProjectedIndex {
     this.x = new Float64Array(d);
   }
 
+  /** Memory held by the index (coordinates, bounds, basis, per-search scratch), in bytes. */
+  get bytes(): number {
+    const arrays = [...this.coords, ...this.residual, this.basis, this.approx, this.bound, this.q, this.x];
+    return arrays.reduce((sum, a) => sum + a.byteLength, 0);
+  }
+
   /** Build over n = emb.length / d rows; deterministic for a given seed. */
   static build(emb: Float32Array, d: number, seed = 1, levels: readonly number[] = LEVELS): ProjectedIndex {
     const n = d > 0 ? emb.length / d : 0;
@@ -228,14 +234,16 @@ export class ProjectedIndex {
       const s = s0 + s1 + s2 + s3;
       approx[p] = s;
       bound[p] = s + q1 * r1[row];
-      if (seeds.admits(s, row)) seeds.push(s, row);
+      // Seeds are kept by pool position (ascending with row, so ties break the same way).
+      if (seeds.admits(s, p)) seeds.push(s, p);
     }
     // 2. Exact scores of the seeds give a floor under the true k-th score.
     for (let i = 0; i < seeds.filled; i++) {
-      const row = seeds.rows[i];
+      const p = seeds.rows[i];
+      const row = pool ? pool[p] : p;
       top.push(dotRow(e, emb, row * d, d), row);
+      bound[p] = Number.NEGATIVE_INFINITY; // scored already
     }
-    const seeded = new Set(seeds.rows.subarray(0, seeds.filled));
     // 3. Every row whose bound reaches the floor: refine level by level, then score exactly.
     let refined = 0;
     let exact = 0;
@@ -244,7 +252,6 @@ export class ProjectedIndex {
     for (let p = 0; p < size; p++) {
       if (bound[p] < floor) continue;
       const row = pool ? pool[p] : p;
-      if (seeded.has(row)) continue;
       let s = approx[p];
       let ub = bound[p];
       let off = m1;

@@ -160,6 +160,11 @@ export class KnnRouter implements Router {
     return exactTopK(q.embedding, this.emb, d, pool, k);
   }
 
+  /** Memory of the projected index in bytes (0 when the training set is too small to have one). */
+  indexBytes(): number {
+    return this.projected?.bytes ?? 0;
+  }
+
   /** The stored outcome of training row `row` for candidate j (NaN when unknown). */
   outcome(row: number, j: number): number {
     return this.perf[row * (this.priors?.nCandidates ?? 0) + j];
