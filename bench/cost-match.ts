@@ -368,7 +368,7 @@ for (const [name, fr] of results) {
 }
 printTable(head, rows);
 process.stdout.write(
-  "\nΔperf: router's test performance minus the train-chosen best single model's on the same test queries (one query = " +
+  "\nΔperf: router's test performance minus the best single model's (above) on the same test queries (one query = " +
     `${(1 / (outer[0] as number[]).length).toFixed(4)} in a fold, ${(1 / all.queries.length).toFixed(4)} pooled); cost ratio: router's cost ÷ that model's cost.\n`,
 );
 const jsonOut = arg("json", "");

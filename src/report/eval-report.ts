@@ -377,7 +377,7 @@ export function costMatchMarkdown(r: EvalResult): string[] {
     `Target: **${bs.model}** ${fmt(bs.performance)} at ${usd(bs.cost)}/query; the budget is ≤ ${pct(budget)} of its cost ` +
       `(${usd(budget * bs.cost)}). ` +
       (within.length
-        ? `**Met on this split** by ${within.map((x) => `${x.name} (${pct(x.matchBestSingle?.costRatio)})`).join(", ")} along the λ sweep`
+        ? `**Met on this split, with λ picked on it,** by ${within.map((x) => `${x.name} (${pct(x.matchBestSingle?.costRatio)})`).join(", ")} along the λ sweep`
         : `**No router meets it on this split**${cheapest ? `: the cheapest match is ${cheapest.name} at ${pct(cheapest.matchBestSingle?.costRatio)} of the cost` : ": no router reaches the best single model's performance at any λ"}`) +
       (scenarioHits.length
         ? `; among the named scenarios ${scenarioHits.map((x) => `${x.name} ${x.scenario} (${pct(x.costRatio)})`).join(", ")} meet it.`
