@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import {
   bestWithinBudget,
@@ -9,8 +11,11 @@ import {
   oracleFrontier,
   refineLambdas,
 } from "../../src/eval/cost-match.ts";
+import type { EvalResult } from "../../src/eval/evaluate.ts";
 import type { OutcomeMatrix } from "../../src/eval/metrics.ts";
 import { Rng } from "../../src/util/prng.ts";
+import { REPO, tempDb, tempDir } from "../helpers.ts";
+import { fusionkit } from "./cli-run.ts";
 
 const close = (a: number | undefined, b: number, msg?: string) =>
   assert.ok(a !== undefined && Math.abs(a - b) < 1e-12, msg ?? `${a} ≠ ${b}`);
@@ -214,4 +219,52 @@ test("costMatchSummary: the cost floor is each query's cheapest candidate, not e
   close(s.floor.cost, 1.5);
   close(s.floor.performance, 0);
   assert.deepEqual(s.perTask.t?.cheapest, { model: "B", performance: 0.5, cost: 2 });
+});
+
+test("fusionkit eval --json on RouteProfile: cost-match fields agree with the frontier and the bounds, report section and plot written", async () => {
+  const db = tempDb();
+  const reportDir = join(tempDir(), "report");
+  const imp = await fusionkit(["import", join(REPO, "data/routeprofile"), "--db", db]);
+  assert.equal(imp.code, 0, imp.stderr);
+  assert.equal((await fusionkit(["split", "--db", db, "--seed", "7"])).code, 0);
+  const run = await fusionkit([
+    "eval",
+    ...["--db", db, "--embedder", "hash", "--routers", "best-single,best-per-task,linear"],
+    ...["--scenario", "performance,balance,cost", "--report-dir", reportDir, "--json"],
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const r = JSON.parse(run.stdout) as EvalResult;
+  const bs = r.bestSingle;
+  for (const x of r.routers) {
+    const what = `${x.name}/${x.scenario}`;
+    close(x.costRatio, x.cost / bs.cost, `${what}: cost ratio`);
+    const m = x.matchBestSingle;
+    // The refined sweep contains the plotted frontier's λs: no plotted point that matches is cheaper.
+    for (const p of x.frontier)
+      if (p.performance >= bs.performance - 1e-12)
+        assert.ok(m && m.cost <= p.cost + 1e-15, `${what}: frontier point at λ ${p.lambda} is a cheaper match`);
+    if (m) {
+      assert.ok(m.performance >= bs.performance - 1e-12, `${what}: match below the target`);
+      close(m.costRatio, m.cost / bs.cost, `${what}: match ratio`);
+    }
+    // No router, at any λ, pays less than the oracle's bound for the best single model's performance.
+    if (m && r.costMatch.oracle) assert.ok(m.cost >= r.costMatch.oracle.lp.cost - 1e-15, `${what}: beats the oracle`);
+  }
+  const cm = r.costMatch;
+  assert.equal(cm.target.model, bs.model);
+  assert.ok(cm.oracle && cm.taskOracle && cm.taskPlan, "bounds present");
+  // floor ≤ oracle LP ≤ oracle integer; the task-only oracle cannot beat the per-query one.
+  assert.ok(cm.floor.cost <= cm.oracle.lp.cost + 1e-15);
+  assert.ok(cm.oracle.lp.cost <= cm.oracle.integer.cost + 1e-15);
+  assert.ok(cm.oracle.lp.cost <= cm.taskOracle.cost + 1e-15);
+  assert.ok(cm.oracle.integer.performance >= bs.performance - 1e-12);
+  assert.equal(Object.keys(cm.perTask).length, r.tasks.length);
+  close(
+    Object.values(cm.perTask).reduce((s, t) => s + t.bestSingleCostShare, 0),
+    1,
+  );
+  const md = readFileSync(join(reportDir, "report.md"), "utf8");
+  assert.match(md, /## Cost to match the best single model/);
+  assert.match(md, /per-query oracle, LP/);
+  assert.match(readFileSync(join(reportDir, "cost-match.svg"), "utf8"), /cost to match the best single model/);
 });
