@@ -38,6 +38,7 @@ import { choleskySolve } from "../src/routing/math.ts";
 import { choose, type Knob, lambdaGrid, learnScales, type ScalesState } from "../src/routing/objective.ts";
 import { createRouter, ROUTER_NAMES } from "../src/routing/registry.ts";
 import type { Prediction, Router, TrainingSet } from "../src/routing/router.ts";
+import { subset } from "../src/routing/tuning.ts";
 import { Rng } from "../src/util/prng.ts";
 import { progress } from "../src/util/progress.ts";
 import { tempDir } from "../test/helpers.ts";
@@ -76,24 +77,6 @@ function stratifiedFolds(tasks: readonly string[], k: number, seed: number): num
     offset += ids.length;
   }
   return folds.map((f) => f.sort((a, b) => a - b));
-}
-
-function subset(data: TrainingSet, rows: readonly number[]): TrainingSet {
-  const pick = (m: Float64Array) => {
-    const out = new Float64Array(rows.length * c);
-    rows.forEach((r, i) => {
-      out.set(m.subarray(r * c, (r + 1) * c), i * c);
-    });
-    return out;
-  };
-  return {
-    candidates: data.candidates,
-    queries: rows.map((r) => data.queries[r] as TrainingSet["queries"][number]),
-    performance: pick(data.performance),
-    cost: pick(data.cost),
-    judge: data.judge ? pick(data.judge) : null,
-    descriptionEmbeddings: data.descriptionEmbeddings,
-  };
 }
 
 /**

@@ -25,39 +25,8 @@ function pct(v: number | undefined): string {
 
 /** One row per (router, scenario), then the best single model and the oracle. */
 export function formatEvalTable(r: EvalResult): string {
-  const two = r.pair !== undefined;
-  const header = [
-    "router",
-    "scenario",
-    "perf",
-    "cost/query",
-    "reward",
-    "gap closed",
-    "AIQ",
-    "tasks +/−",
-    ...(two ? ["APGR", "CPT50", "CPT80"] : []),
-  ];
-  const rows = r.routers.map((x) => [
-    x.name,
-    x.scenario,
-    fmt(x.performance),
-    usd(x.cost),
-    fmt(x.reward),
-    pct(x.gapClosed),
-    fmt(x.aiq),
-    `${x.beatsBestSingleOn.length}/${x.losesOn.length}`,
-    ...(two ? [fmt(x.apgr), pct(x.cpt50), pct(x.cpt80)] : []),
-  ]);
-  const blank = (n: number) => new Array<string>(n).fill("");
-  rows.push([
-    "best single",
-    r.bestSingle.model,
-    fmt(r.bestSingle.performance),
-    usd(r.bestSingle.cost),
-    ...blank(header.length - 4),
-  ]);
-  rows.push(["oracle", "", fmt(r.oracle.performance), usd(r.oracle.cost), ...blank(header.length - 4)]);
-  return formatTable(header, rows);
+  const [header, ...rows] = formatRows(r, "terminal");
+  return formatTable(header ?? [], rows);
 }
 
 /** The router shown in per-task plots: best performance under the first scenario (ties: cheaper). */
@@ -188,7 +157,9 @@ export function evalMarkdown(r: EvalResult, title: string, plotFiles: string[]):
   return `${out.join("\n")}\n`;
 }
 
-function formatRows(r: EvalResult): string[][] {
+/** The overall table's rows (header first); the terminal uses shorter column labels than Markdown. */
+function formatRows(r: EvalResult, target: "terminal" | "markdown" = "markdown"): string[][] {
+  const short = target === "terminal";
   const two = r.pair !== undefined;
   const header = [
     "router",
@@ -198,8 +169,8 @@ function formatRows(r: EvalResult): string[][] {
     "reward",
     "gap closed",
     "AIQ",
-    "tasks beat/lost",
-    ...(two ? ["APGR", "CPT(50%)", "CPT(80%)"] : []),
+    short ? "tasks +/−" : "tasks beat/lost",
+    ...(two ? ["APGR", short ? "CPT50" : "CPT(50%)", short ? "CPT80" : "CPT(80%)"] : []),
   ];
   const rows = r.routers.map((x) => [
     x.name,
@@ -213,7 +184,8 @@ function formatRows(r: EvalResult): string[][] {
     ...(two ? [fmt(x.apgr), pct(x.cpt50), pct(x.cpt80)] : []),
   ]);
   const pad = (row: string[]) => [...row, ...new Array<string>(header.length - row.length).fill("")];
-  rows.push(pad([`best single (${r.bestSingle.model})`, "", fmt(r.bestSingle.performance), usd(r.bestSingle.cost)]));
+  const bestLabel = short ? ["best single", r.bestSingle.model] : [`best single (${r.bestSingle.model})`, ""];
+  rows.push(pad([...bestLabel, fmt(r.bestSingle.performance), usd(r.bestSingle.cost)]));
   rows.push(pad(["oracle", "", fmt(r.oracle.performance), usd(r.oracle.cost)]));
   return [header, ...rows];
 }
