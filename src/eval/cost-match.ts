@@ -1,4 +1,4 @@
-import { groupRows, type OutcomeMatrix, type PerfCost } from "./metrics.ts";
+import { columnMean, groupRows, type OutcomeMatrix, type PerfCost } from "./metrics.ts";
 
 /**
  * "Cost to match the best single model": how cheaply a router (or the per-query oracle) reaches the best
@@ -304,7 +304,7 @@ export function costMatchSummary(
   tasks.forEach((t, r) => {
     const rows = byTask.get(t) as number[];
     for (let j = 0; j < c; j++) {
-      const mean = meanOver(m, rows, j, c);
+      const mean = columnMean(m, rows, j);
       tp[r * c + j] = mean.performance;
       tk[r * c + j] = mean.cost;
     }
@@ -369,20 +369,6 @@ export function costMatchSummary(
   };
 }
 
-function meanOver(m: OutcomeMatrix, rows: readonly number[], j: number, c: number): PerfCost {
-  let p = 0;
-  let k = 0;
-  let n = 0;
-  for (const i of rows) {
-    const v = m.performance[i * c + j] as number;
-    if (Number.isNaN(v)) continue;
-    p += v;
-    k += m.cost[i * c + j] as number;
-    n++;
-  }
-  return n ? { performance: p / n, cost: k / n } : { performance: Number.NaN, cost: Number.NaN };
-}
-
 /** Per task, the candidate that the knapsack over task means picks (one per task), or null if unreachable. */
 export function fitTaskPlan(
   m: OutcomeMatrix,
@@ -396,7 +382,7 @@ export function fitTaskPlan(
   const cost = new Float64Array(tasks.length * c);
   tasks.forEach((t, r) => {
     for (let j = 0; j < c; j++) {
-      const x = meanOver(m, byTask.get(t) as number[], j, c);
+      const x = columnMean(m, byTask.get(t) as number[], j);
       perf[r * c + j] = x.performance;
       cost[r * c + j] = x.cost;
     }
@@ -417,7 +403,7 @@ function scoreTaskPlan(
 ): (MatchCost & { plan: Record<string, string> }) | null {
   const tc = train.m.candidates.length;
   const trainRows = [...Array(train.m.performance.length / tc).keys()];
-  const trainBest = meanOver(train.m, trainRows, best, tc);
+  const trainBest = columnMean(train.m, trainRows, best);
   const plan = fitTaskPlan(train.m, train.tasks, trainBest.performance);
   if (!plan) return null;
   const c = m.candidates.length;

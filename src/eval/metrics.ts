@@ -17,6 +17,22 @@ export interface PerfCost {
   cost: number;
 }
 
+/** Mean performance and cost of one candidate (column j) over `rows`; missing outcomes (NaN) are skipped. */
+export function columnMean(m: OutcomeMatrix, rows: Iterable<number>, j: number): PerfCost & { n: number } {
+  const c = m.candidates.length;
+  let p = 0;
+  let k = 0;
+  let n = 0;
+  for (const i of rows) {
+    const v = m.performance[i * c + j] as number;
+    if (Number.isNaN(v)) continue;
+    p += v;
+    k += m.cost[i * c + j] as number;
+    n++;
+  }
+  return n ? { performance: p / n, cost: k / n, n } : { performance: Number.NaN, cost: Number.NaN, n };
+}
+
 /** Mean performance and cost of the chosen candidates over `rows` (default: all queries). */
 export function choiceMeans(m: OutcomeMatrix, choices: Int32Array, rows?: ArrayLike<number>): PerfCost {
   const c = m.candidates.length;

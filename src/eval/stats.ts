@@ -1,4 +1,5 @@
 import type { RoutingTable } from "../data/table.ts";
+import { columnMean } from "./metrics.ts";
 
 export interface CandidateSummary {
   candidate: string;
@@ -23,20 +24,7 @@ export interface DatasetStats extends TaskStats {
 
 /** Mean of each candidate's performance and cost over the given rows (missing outcomes are skipped). */
 export function candidateMeans(table: RoutingTable, rows: number[]): CandidateSummary[] {
-  const c = table.candidates.length;
-  return table.candidates.map((cand, j) => {
-    let p = 0;
-    let k = 0;
-    let n = 0;
-    for (const i of rows) {
-      const perf = table.performance[i * c + j] as number;
-      if (Number.isNaN(perf)) continue;
-      p += perf;
-      k += table.cost[i * c + j] as number;
-      n++;
-    }
-    return { candidate: cand.key, performance: n ? p / n : Number.NaN, cost: n ? k / n : Number.NaN, n };
-  });
+  return table.candidates.map((cand, j) => ({ candidate: cand.key, ...columnMean(table, rows, j) }));
 }
 
 /** Best single candidate: highest mean performance, ties broken by lower mean cost. */

@@ -394,49 +394,28 @@ export function costMatchMarkdown(r: EvalResult): string[] {
   );
   out.push("", "### What any router could do (bounds from the test outcomes)", "");
   const o = cm.oracle;
+  const bound = (label: string, x: { performance: number; cost: number; costRatio: number }) => [
+    label,
+    fmt(x.performance),
+    usd(x.cost),
+    pct(x.costRatio),
+  ];
   out.push(
     mdTable([
       ["bound", "perf", "cost/query", "cost ratio"],
       ...(o
         ? [
-            [
-              "per-query oracle, LP (randomised; lower bound for every router)",
-              fmt(o.lp.performance),
-              usd(o.lp.cost),
-              pct(o.lp.costRatio),
-            ],
-            [
-              "per-query oracle, one candidate per query",
-              fmt(o.integer.performance),
-              usd(o.integer.cost),
-              pct(o.integer.costRatio),
-            ],
+            bound("per-query oracle, LP (randomised; lower bound for every router)", o.lp),
+            bound("per-query oracle, one candidate per query", o.integer),
           ]
         : [["per-query oracle", "unreachable", "—", "—"]]),
       cm.taskOracle
-        ? [
-            "task-only oracle (one candidate mixture per task)",
-            fmt(cm.taskOracle.performance),
-            usd(cm.taskOracle.cost),
-            pct(cm.taskOracle.costRatio),
-          ]
+        ? bound("task-only oracle (one candidate mixture per task)", cm.taskOracle)
         : ["task-only oracle", "unreachable", "—", "—"],
       ...(cm.taskPlan
-        ? [
-            [
-              "task plan fitted on train (one candidate per task), scored on this split",
-              fmt(cm.taskPlan.performance),
-              usd(cm.taskPlan.cost),
-              pct(cm.taskPlan.costRatio),
-            ],
-          ]
+        ? [bound("task plan fitted on train (one candidate per task), scored on this split", cm.taskPlan)]
         : []),
-      [
-        "cost floor (each query's cheapest candidate)",
-        fmt(cm.floor.performance),
-        usd(cm.floor.cost),
-        pct(cm.floor.costRatio),
-      ],
+      bound("cost floor (each query's cheapest candidate)", cm.floor),
     ]),
   );
   out.push("");
