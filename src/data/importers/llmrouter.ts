@@ -1,4 +1,5 @@
 import { basename, join } from "node:path";
+import { costOf } from "../cost.ts";
 import { DataError } from "../errors.ts";
 import { optionalNumber, optionalString, PERFORMANCE, requiredNumber, requiredString } from "../fields.ts";
 import { gpt2Tokens } from "../tokens.ts";
@@ -86,7 +87,8 @@ export const llmrouterImporter: Importer = {
               field,
               `unknown model "${model}" (not in ${basename(modelsFile)}, so it has no price)`,
             );
-          const cost = ((m.inputPrice ?? 0) * inputTokens) / 1e6;
+          // Prompt cost only: the data has no output token counts. readModels refused a model without an input price.
+          const cost = costOf(m.inputPrice as number, 0, inputTokens, 0);
           outcomes.push({
             queryId: query.id,
             model,
