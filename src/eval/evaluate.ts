@@ -19,6 +19,7 @@ import {
   type MatchPoint,
   refineLambdas,
 } from "./cost-match.ts";
+import type { CvResult } from "./cv.ts";
 import {
   aiq,
   apgr,
@@ -113,6 +114,8 @@ export interface EvalResult {
   costMatch: CostMatchSummary;
   /** Two-candidate sets: which candidate is "strong" (higher train performance) and "weak". */
   pair?: { strong: string; weak: string };
+  /** K-fold cross-validation on the train split (`eval --cv`), for the routers trained here. */
+  cv?: CvResult;
 }
 
 export interface EvaluateOptions {

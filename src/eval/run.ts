@@ -5,6 +5,7 @@ import type { Embedder } from "../embed/embedder.ts";
 import { buildTrainingSet, datasetCandidateKeys } from "../routing/dataset.ts";
 import type { ScalesState, Scenario } from "../routing/objective.ts";
 import type { Router } from "../routing/router.ts";
+import { type CvOptions, crossValidateRouters } from "./cv.ts";
 import { type EvalResult, evaluateRouters, type RouterEntry } from "./evaluate.ts";
 
 /** A router loaded from an artifact: fitted, with the scales and embedder it was trained with. */
@@ -30,6 +31,8 @@ export interface RunEvaluationOptions {
   /** Already-fitted routers (from artifacts) to score as they are. */
   loaded?: LoadedRouter[];
   scenarios: Scenario[];
+  /** Also cross-validate the trained routers on the train split (K folds) before scoring the split once. */
+  cv?: CvOptions;
   log?: (line: string) => void;
 }
 
@@ -72,5 +75,13 @@ export async function runEvaluation(o: RunEvaluationOptions): Promise<EvalResult
     embedder: o.embedder,
     candidates,
   });
-  return evaluateRouters(train, test, entries, { scenarios: o.scenarios, split: o.split, log: o.log });
+  const cv = o.cv
+    ? crossValidateRouters(
+        train,
+        o.routers.map((name) => ({ name, create: () => o.create(name) })),
+        { ...o.cv, scenarios: o.scenarios, log: o.log },
+      )
+    : undefined;
+  const result = evaluateRouters(train, test, entries, { scenarios: o.scenarios, split: o.split, log: o.log });
+  return cv ? { ...result, cv } : result;
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as Plot from "@observablehq/plot";
+import type { Spread } from "../eval/cv.ts";
 import type { EvalResult, RouterResult } from "../eval/evaluate.ts";
 import { type LegendItem, PALETTE, renderSvg } from "./svg.ts";
 import { formatTable } from "./text-table.ts";
@@ -86,6 +87,12 @@ export function evalMarkdown(r: EvalResult, title: string, plotFiles: string[]):
         ? ` Two candidates: APGR and CPT are RouteLLM's, with ${r.pair.strong} as the strong model and ${r.pair.weak} as the weak one.`
         : ""),
   );
+  if (r.cv)
+    line(
+      `\nColumns marked CV are ${r.cv.folds}-fold cross-validation on the train split (${r.cv.queries} queries, folds stratified by task, seed ${r.cv.seed}): ` +
+        "mean ± standard deviation over folds, each router fitted on the other folds (anything it tunes is tuned there) and scored on the held fold. " +
+        "The test split is scored once, by routers fitted on the whole train split.",
+    );
   line();
   for (const f of plotFiles) line(`![${f}](${f})`);
   line();
@@ -161,33 +168,47 @@ export function evalMarkdown(r: EvalResult, title: string, plotFiles: string[]):
 function formatRows(r: EvalResult, target: "terminal" | "markdown" = "markdown"): string[][] {
   const short = target === "terminal";
   const two = r.pair !== undefined;
+  const cv = r.cv;
+  // With --cv every headline figure gets its cross-validated mean ± sd beside the one test score.
+  const withCv = (label: string) => (cv ? [label, `CV ${label}`] : [label]);
   const header = [
     "router",
     "scenario",
-    "perf",
+    ...withCv("perf"),
     "cost/query",
-    "reward",
-    "gap closed",
-    "AIQ",
+    ...withCv("reward"),
+    ...withCv("gap closed"),
+    ...withCv("AIQ"),
     short ? "tasks +/−" : "tasks beat/lost",
-    ...(two ? ["APGR", short ? "CPT50" : "CPT(50%)", short ? "CPT80" : "CPT(80%)"] : []),
+    ...(two ? [...withCv("APGR"), ...withCv(short ? "CPT50" : "CPT(50%)"), short ? "CPT80" : "CPT(80%)"] : []),
   ];
-  const rows = r.routers.map((x) => [
-    x.name,
-    x.scenario,
-    fmt(x.performance),
-    usd(x.cost),
-    fmt(x.reward),
-    pct(x.gapClosed),
-    fmt(x.aiq),
-    `${x.beatsBestSingleOn.length}/${x.losesOn.length}`,
-    ...(two ? [fmt(x.apgr), pct(x.cpt50), pct(x.cpt80)] : []),
-  ]);
+  const rows = r.routers.map((x) => {
+    const c = cv?.routers.find((y) => y.name === x.name && y.scenario === x.scenario);
+    const both = (test: string, s: Spread | undefined, f: (v: number) => string = fmt) =>
+      cv ? [test, s ? pm(s, f) : "—"] : [test];
+    return [
+      x.name,
+      x.scenario,
+      ...both(fmt(x.performance), c?.performance),
+      usd(x.cost),
+      ...both(fmt(x.reward), c?.reward),
+      ...both(pct(x.gapClosed), c?.gapClosed, pct),
+      ...both(fmt(x.aiq), c?.aiq),
+      `${x.beatsBestSingleOn.length}/${x.losesOn.length}`,
+      ...(two ? [...both(fmt(x.apgr), c?.apgr), ...both(pct(x.cpt50), c?.cpt50, pct), pct(x.cpt80)] : []),
+    ];
+  });
   const pad = (row: string[]) => [...row, ...new Array<string>(header.length - row.length).fill("")];
+  const perfCells = (test: number, s: Spread | undefined) => (cv ? [fmt(test), s ? pm(s) : "—"] : [fmt(test)]);
   const bestLabel = short ? ["best single", r.bestSingle.model] : [`best single (${r.bestSingle.model})`, ""];
-  rows.push(pad([...bestLabel, fmt(r.bestSingle.performance), usd(r.bestSingle.cost)]));
-  rows.push(pad(["oracle", "", fmt(r.oracle.performance), usd(r.oracle.cost)]));
+  rows.push(pad([...bestLabel, ...perfCells(r.bestSingle.performance, cv?.bestSingle), usd(r.bestSingle.cost)]));
+  rows.push(pad(["oracle", "", ...perfCells(r.oracle.performance, cv?.oracle), usd(r.oracle.cost)]));
   return [header, ...rows];
+}
+
+/** "0.612 ± 0.011" (percentages as "61.2% ± 1.1%"). */
+export function pm(s: Spread, f: (v: number) => string = fmt): string {
+  return `${f(s.mean)} ± ${f(s.sd)}`;
 }
 
 function mdTable(rows: string[][]): string {

@@ -1,5 +1,5 @@
 import { Rng } from "../util/prng.ts";
-import { holdoutSplit } from "./math.ts";
+import { stratifiedFolds } from "./math.ts";
 import { DEFAULT_KNOB } from "./objective.ts";
 import { Priors, type PriorsState } from "./priors.ts";
 import type { CandidateInfo, Prediction, RouteQuery, Router, TrainingSet } from "./router.ts";
@@ -59,26 +59,14 @@ export class FallbackRouter implements Router {
     if (this.baseName === "fallback") throw new Error("the fallback router cannot wrap itself");
   }
 
-  /** Each row's fold, stratified by task. */
-  private foldOf(data: TrainingSet): Int32Array {
-    const out = new Int32Array(data.queries.length);
-    const rng = new Rng(this.seed);
-    let rest = data.queries.map((_, i) => i);
-    for (let f = 0; f < this.folds - 1; f++) {
-      const tasks = rest.map((i) => data.queries[i].task);
-      const { held } = holdoutSplit(tasks, 1 / (this.folds - f), rng);
-      for (const h of held) out[rest[h]] = f;
-      const heldRows = new Set(held.map((h) => rest[h]));
-      rest = rest.filter((i) => !heldRows.has(i));
-    }
-    for (const i of rest) out[i] = this.folds - 1;
-    return out;
-  }
-
   fit(data: TrainingSet): void {
     const n = data.queries.length;
     const c = data.candidates.length;
-    const fold = this.foldOf(data);
+    const fold = stratifiedFolds(
+      data.queries.map((q) => q.task),
+      this.folds,
+      new Rng(this.seed),
+    );
     const oof: Record<Policy, Prediction> = {
       router: { performance: new Float64Array(n * c), cost: new Float64Array(n * c) },
       "task-best": { performance: new Float64Array(n * c), cost: new Float64Array(n * c) },

@@ -112,3 +112,27 @@ export function holdoutSplit(
   }
   return { fit: fit.sort((a, b) => a - b), held: held.sort((a, b) => a - b) };
 }
+
+/**
+ * K-fold assignment stratified by task: each task's rows are shuffled and dealt round-robin, starting
+ * where the previous task stopped, so every fold gets its share of every task and fold sizes differ by
+ * at most one. Returns each row's fold in [0, k).
+ */
+export function stratifiedFolds(tasks: readonly (string | null | undefined)[], k: number, rng: Rng): Int32Array {
+  if (!Number.isInteger(k) || k < 2) throw new Error(`folds must be an integer ≥ 2, got ${k}`);
+  const byTask = new Map<string, number[]>();
+  tasks.forEach((t, i) => {
+    const key = t ?? "";
+    const rows = byTask.get(key) ?? [];
+    rows.push(i);
+    byTask.set(key, rows);
+  });
+  const fold = new Int32Array(tasks.length);
+  let next = 0;
+  for (const key of [...byTask.keys()].sort())
+    for (const r of rng.shuffle(byTask.get(key) as number[])) {
+      fold[r] = next;
+      next = (next + 1) % k;
+    }
+  return fold;
+}

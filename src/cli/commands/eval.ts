@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../../data/errors.ts";
 import { createEmbedder, DEFAULT_EMBEDDER, EMBEDDER_SPEC_HELP } from "../../embed/registry.ts";
+import { type CvOptions, DEFAULT_CV_FOLDS, DEFAULT_CV_SEED } from "../../eval/cv.ts";
 import type { EvalResult } from "../../eval/evaluate.ts";
 import { runEvaluation } from "../../eval/run.ts";
 import { formatEvalTable, writeEvalReport } from "../../report/eval-report.ts";
@@ -33,6 +34,17 @@ export function parseScenarios(value: string | undefined): Scenario[] {
     });
   if (out.length === 0) throw new UsageError("--scenario: give at least one scenario");
   return [...new Set(out)];
+}
+
+/** `--cv` alone → K = 5; `--cv K` → K (an integer ≥ 2); absent → no cross-validation. */
+export function parseCv(value: string | boolean | undefined, seed: string): CvOptions | undefined {
+  if (value === undefined || value === false) return undefined;
+  const folds = value === true ? DEFAULT_CV_FOLDS : Number(value);
+  if (!Number.isInteger(folds) || folds < 2)
+    throw new UsageError(`--cv: expected a number of folds ≥ 2, got "${value}"`);
+  const s = Number(seed);
+  if (!Number.isInteger(s)) throw new UsageError(`--cv-seed: expected an integer, got "${seed}"`);
+  return { folds, seed: s };
 }
 
 export function parseRouters(value: string | undefined, fallback: readonly string[]): string[] {
@@ -71,6 +83,11 @@ export function registerEval(program: Command): void {
       .option("--artifacts <files>", "comma-separated router artifact files to score as they are (no training)")
       .option("--scenario <names>", "comma-separated: performance,balance,cost,llm-judge", "performance,balance,cost")
       .option("--embedder <spec>", EMBEDDER_SPEC_HELP, DEFAULT_EMBEDDER)
+      .option(
+        "--cv [folds]",
+        `also K-fold cross-validate the routers on the train split (stratified by task; default K ${DEFAULT_CV_FOLDS}): mean ± sd over folds next to the one test score`,
+      )
+      .option("--cv-seed <n>", "seed of the cross-validation folds", String(DEFAULT_CV_SEED))
       .option("--report-dir <dir>", "write report.md and SVG plots here (default: reports/<dataset>)")
       .option("--no-report", "do not write the report folder")
       .option("--json", "print one JSON object (see README)"),
@@ -83,6 +100,8 @@ export function registerEval(program: Command): void {
       artifacts?: string;
       scenario?: string;
       embedder: string;
+      cv?: string | boolean;
+      cvSeed: string;
       reportDir?: string;
       report: boolean;
       json?: boolean;
@@ -95,6 +114,11 @@ export function registerEval(program: Command): void {
         .filter(Boolean);
       // With artifacts only, train nothing unless routers are named too.
       const routers = parseRouters(opts.routers, artifactFiles.length ? [] : ROUTER_NAMES);
+      const cv = parseCv(opts.cv, opts.cvSeed);
+      if (cv && routers.length === 0)
+        throw new UsageError(
+          "--cv cross-validates routers trained here; name them with --routers (artifacts are already fitted)",
+        );
       const store = openStore(opts);
       try {
         const dataset = resolveDataset(store, opts.dataset) as string;
@@ -112,6 +136,7 @@ export function registerEval(program: Command): void {
           create: createRouter,
           loaded,
           scenarios,
+          cv,
           log,
         });
         if (opts.report) {
