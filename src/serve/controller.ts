@@ -12,7 +12,7 @@ import type { Exchange, ExchangeLog } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { type ChatBody, parseChatBody } from "./request.ts";
 import type { Sessions } from "./sessions.ts";
-import { errorEvent, SseRelay } from "./sse.ts";
+import { acceptsTrailers, errorEvent, SseRelay } from "./sse.ts";
 import { estimateTokens } from "./tokens.ts";
 import { UpstreamFailure, type UpstreamPool } from "./upstream.ts";
 import { rankText, routerLabel, type VirtualModel } from "./virtual.ts";
@@ -452,6 +452,7 @@ export class Gateway {
     const res = await this.sendOk(cand, upstreamBody, closed);
     const relay = new SseRelay(!body.wantsUsage);
     const timeoutMs = d.upstreams.timeoutOf(cand.model);
+    const trailers = acceptsTrailers(out.req);
     res.setEncoding("utf8");
     return new Promise((resolve, reject) => {
       let committed = false;
@@ -472,9 +473,8 @@ export class Gateway {
         const t = relay.tally;
         const { inputTokens, outputTokens } = this.tokens(plan, response, t.inputTokens, t.outputTokens);
         const cost = this.cost(cand.model, inputTokens, outputTokens);
-        if (!out.writableEnded && out.headersSent) {
+        if (trailers && !out.writableEnded && out.headersSent)
           out.addTrailers({ "x-fusionkit-cost": cost.toPrecision(6) });
-        }
         return { status, model: cand.model, mode: cand.mode, response, inputTokens, outputTokens, cost, ttfbMs, error };
       };
       const fail = (message: string, kind: "timeout" | "connect" | "malformed") => {
@@ -502,7 +502,7 @@ export class Gateway {
           const headers = this.headers(cand, plan, call, attempts);
           headers["content-type"] = "text/event-stream; charset=utf-8";
           headers["cache-control"] = "no-cache";
-          headers.trailer = "x-fusionkit-cost";
+          if (trailers) headers.trailer = "x-fusionkit-cost";
           out.writeHead(200, headers);
         }
         const forward = relay.feed(chunk);

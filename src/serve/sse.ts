@@ -1,3 +1,5 @@
+import type { IncomingMessage } from "node:http";
+
 /**
  * Server-sent events relay for streamed chat completions: splits the upstream's bytes into events, forwards
  * them, and tallies what the log needs (content, usage, finish reason, whether `[DONE]` arrived). The gateway
@@ -115,4 +117,15 @@ export class SseRelay {
 /** The SSE event that ends a stream which failed after it began (the openai SDKs raise it as an APIError). */
 export function errorEvent(message: string, code: string): string {
   return `data: ${JSON.stringify({ error: { message, type: "upstream_error", param: null, code } })}\n\n`;
+}
+
+/**
+ * Whether the client can take trailer fields on this response: only a chunked HTTP/1.1 response carries them
+ * (Node throws ERR_HTTP_TRAILER_INVALID for an HTTP/1.0 client), and only a client that said `TE: trailers`
+ * promised to read them.
+ */
+export function acceptsTrailers(req: IncomingMessage): boolean {
+  if (req.httpVersionMajor < 1 || (req.httpVersionMajor === 1 && req.httpVersionMinor < 1)) return false;
+  const te = req.headers.te;
+  return typeof te === "string" && te.split(",").some((t) => t.split(";")[0].trim().toLowerCase() === "trailers");
 }

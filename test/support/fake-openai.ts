@@ -46,7 +46,15 @@ export interface FakeMidStreamFailure {
   failAfterChunks: number;
   reply?: string;
 }
-export type FakeStep = FakeReply | FakeStatus | FakeMalformed | FakeHang | FakeMidStreamFailure;
+export interface FakeStreamError {
+  /**
+   * Streaming: send `afterChunks` content chunks (default 0), then `data: {"error": {"message": streamError}}` and
+   * end without [DONE], as providers do when a stream fails upstream. Non-streaming: a 500 with that message.
+   */
+  streamError: string;
+  afterChunks?: number;
+}
+export type FakeStep = FakeReply | FakeStatus | FakeMalformed | FakeHang | FakeMidStreamFailure | FakeStreamError;
 
 export interface FakeModel extends FakeReply {
   /** Consumed one per request to this model; the last step repeats. Takes precedence over the fields below. */
@@ -274,6 +282,20 @@ export class FakeOpenAI {
       if (step.retryAfter !== undefined) headers["retry-after"] = String(step.retryAfter);
       res.writeHead(step.status, headers);
       res.end(JSON.stringify({ error: { message: step.message ?? `fake status ${step.status}`, type: "fake_error" } }));
+      return;
+    }
+    if ("streamError" in step) {
+      record.served = "stream error";
+      if (!stream) {
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: { message: step.streamError, type: "server_error" } }));
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      const chunk = (content: string) =>
+        `data: ${JSON.stringify({ id: "chatcmpl-fake", object: "chat.completion.chunk", created: 0, model: String(body.model), choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+      for (let i = 0; i < (step.afterChunks ?? 0); i++) res.write(chunk(`part${i} `));
+      res.end(`data: ${JSON.stringify({ error: { message: step.streamError, type: "server_error" } })}\n\n`);
       return;
     }
     if ("malformed" in step) {
