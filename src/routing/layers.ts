@@ -1,5 +1,5 @@
 import type { Rng } from "../util/prng.ts";
-import { glorot } from "./math.ts";
+import { glorot, sigmoid } from "./math.ts";
 import type { SigmoidModel } from "./sgd.ts";
 
 /** out (n × m) = A (n × p) · B (p × m) + bias (m), plain loops with the inner loop over contiguous m. */
@@ -152,6 +152,88 @@ export class MfModel implements SigmoidModel {
     gradWeights(this.Hq, dz, n, this.k, this.c, gV, gb);
     const dH = backInput(dz, V, n, this.k, this.c);
     gradWeights(this.X, dH, n, this.p, this.k, gP);
+    return this.grads;
+  }
+}
+
+/** softplus(u) = log(1 + eᵘ), stable for large |u|; its derivative is sigmoid(u). */
+export function softplus(u: number): number {
+  return Math.max(u, 0) + Math.log1p(Math.exp(-Math.abs(u)));
+}
+
+/**
+ * Multidimensional item response theory (MIRT, 2PL) with item parameters predicted from the query:
+ * logit P(candidate m solves query q) = a(q)·θ_m + c_m − b(q), where
+ * - a(q) = softplus(x·Wa + ba) ∈ ℝᵏ₊ is the query's discrimination along k latent skills (positive, so a
+ *   higher ability never lowers the chance of success),
+ * - b(q) = x·wb + bb is the query's difficulty,
+ * - θ_m ∈ ℝᵏ is candidate m's ability on each skill and c_m its general ability (intercept).
+ * Predicting a and b from the features (embedding ⊕ task ⊕ domain) is what lets the model score queries
+ * it has never seen; graded outcomes in [0,1] are soft labels of the same Bernoulli likelihood.
+ * Params: [Wa (p×k), ba (k), Θ (k×c), c (c), wb (p), bb (1)].
+ */
+export class IrtModel implements SigmoidModel {
+  readonly params: Float64Array[];
+  readonly decay = [true, false, true, false, true, false];
+  private X: Float64Array = new Float64Array(0);
+  private U: Float64Array = new Float64Array(0);
+  private A: Float64Array = new Float64Array(0);
+  private readonly grads: Float64Array[];
+  constructor(
+    readonly p: number,
+    readonly k: number,
+    readonly c: number,
+    rng: Rng | null,
+    init?: Float64Array[],
+  ) {
+    this.params = init ?? [
+      glorot(p, k, rng as Rng),
+      new Float64Array(k),
+      glorot(k, c, rng as Rng),
+      new Float64Array(c),
+      new Float64Array(p),
+      new Float64Array(1),
+    ];
+    this.grads = this.params.map((a) => new Float64Array(a.length));
+  }
+
+  /** Discrimination a(q) (n × k) and difficulty b(q) (n) of feature rows X, as the model sees them. */
+  items(X: Float64Array, n: number): { a: Float64Array; b: Float64Array } {
+    const [Wa, ba, , , wb, bb] = this.params;
+    const a = matmulBias(X, Wa, ba, n, this.p, this.k);
+    for (let t = 0; t < a.length; t++) a[t] = softplus(a[t]);
+    const b = matmulBias(X, wb, bb, n, this.p, 1);
+    return { a, b };
+  }
+
+  forward(X: Float64Array, n: number): Float64Array {
+    const [Wa, ba, Theta, cm, wb, bb] = this.params;
+    this.X = X;
+    this.U = matmulBias(X, Wa, ba, n, this.p, this.k);
+    this.A = this.U.map(softplus);
+    const z = matmulBias(this.A, Theta, cm, n, this.k, this.c);
+    const b = matmulBias(X, wb, bb, n, this.p, 1);
+    for (let i = 0; i < n; i++) for (let j = 0; j < this.c; j++) z[i * this.c + j] -= b[i];
+    return z;
+  }
+
+  backward(dz: Float64Array, n: number): Float64Array[] {
+    const [, , Theta] = this.params;
+    const [gWa, gba, gTheta, gc, gwb, gbb] = this.grads;
+    // z = A·Θ + c − b: Θ and c as in a linear layer over A.
+    gradWeights(this.A, dz, n, this.k, this.c, gTheta, gc);
+    // dA = dz·Θᵀ, through softplus: dU = dA ⊙ sigmoid(U).
+    const dU = backInput(dz, Theta, n, this.k, this.c);
+    for (let t = 0; t < dU.length; t++) dU[t] *= sigmoid(this.U[t]);
+    gradWeights(this.X, dU, n, this.p, this.k, gWa, gba);
+    // ∂z_ij/∂b_i = −1 for every candidate.
+    const db = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < this.c; j++) s -= dz[i * this.c + j];
+      db[i] = s;
+    }
+    gradWeights(this.X, db, n, this.p, 1, gwb, gbb);
     return this.grads;
   }
 }

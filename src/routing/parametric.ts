@@ -1,7 +1,7 @@
 import { Rng } from "../util/prng.ts";
 import { decodeF64, type EncodedArray, encodeArray } from "./codec.ts";
 import { FeatureSpace, type FeatureSpaceState } from "./features.ts";
-import { LogisticModel, MfModel, MlpModel } from "./layers.ts";
+import { IrtModel, LogisticModel, MfModel, MlpModel } from "./layers.ts";
 import { choleskySolve, holdoutSplit } from "./math.ts";
 import { Priors, type PriorsState } from "./priors.ts";
 import type { CandidateInfo, Prediction, RouteQuery, Router, TrainingSet } from "./router.ts";
@@ -358,5 +358,36 @@ export class MfRouter extends SgdRouter {
   protected load(shape: number[], w: Float64Array[]): void {
     this.c = shape[2];
     this.model = new MfModel(shape[0], shape[1], shape[2], null, w);
+  }
+}
+
+export interface IrtParams extends SgdParams {
+  /** Latent skills k: dimensions of each query's discrimination and each candidate's ability. */
+  dim?: number;
+}
+
+/**
+ * Item response theory router (MIRT family): each query's discrimination a(q) ∈ ℝᵏ₊ and difficulty b(q)
+ * are predicted from its features, each candidate has a learned ability θ_m ∈ ℝᵏ and general ability
+ * c_m, and P(success) = σ(a(q)·θ_m + c_m − b(q)) (layers.ts, IrtModel), trained by masked cross-entropy
+ * on graded outcomes.
+ */
+export class IrtRouter extends SgdRouter {
+  readonly name = "irt";
+  private readonly dim: number;
+  constructor(params: IrtParams = {}) {
+    super(params, { epochs: 40, batch: 64, lr: 0.003, weightDecay: 1e-4, seed: 1 });
+    this.dim = params.dim ?? 8;
+  }
+  protected build(p: number, c: number, rng: Rng, init?: Float64Array[]): SigmoidModel {
+    return new IrtModel(p, this.dim, c, rng, init);
+  }
+  protected shape(): number[] {
+    const m = this.model as IrtModel;
+    return [m.p, m.k, m.c];
+  }
+  protected load(shape: number[], w: Float64Array[]): void {
+    this.c = shape[2];
+    this.model = new IrtModel(shape[0], shape[1], shape[2], null, w);
   }
 }

@@ -4,7 +4,7 @@ import { FallbackRouter } from "./fallback.ts";
 import { GraphRouter } from "./graph.ts";
 import { WithJudge } from "./judge.ts";
 import { KnnRouter } from "./knn.ts";
-import { LinearRouter, LogisticRouter, MfRouter, MlpRouter } from "./parametric.ts";
+import { IrtRouter, LinearRouter, LogisticRouter, MfRouter, MlpRouter } from "./parametric.ts";
 import type { Router } from "./router.ts";
 
 /** Router parameters as given on the command line or stored in an artifact (each router reads its own). */
@@ -52,6 +52,11 @@ const SPECS: Record<string, RouterSpec> = {
   mf: {
     description: "RouteLLM-style matrix factorisation: projected query × learned model vectors",
     make: (p) => new MfRouter(p),
+  },
+  irt: {
+    description:
+      "multidimensional item response theory: query discrimination and difficulty from its embedding, learned model abilities",
+    make: (p) => new IrtRouter(p),
   },
   graph: {
     description: "graph of query, task and model nodes; learned weights on two-hop performance messages",
