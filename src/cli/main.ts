@@ -8,7 +8,7 @@ program
   .description("Fuse many LLMs into one better, cheaper system by learning from routing data.")
   .version("0.1.0")
   .showHelpAfterError();
-registerCommands(program);
+await registerCommands(program);
 
 try {
   await program.parseAsync(process.argv);

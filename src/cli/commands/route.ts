@@ -1,9 +1,8 @@
 import type { Command } from "commander";
-import { createEmbedder } from "../../embed/registry.ts";
 import { formatTable } from "../../report/text-table.ts";
 import { loadRouter } from "../../routing/artifacts.ts";
-import { toRouteQuery } from "../../routing/dataset.ts";
-import { knobLabel, parseKnob, predictionRow, rank, scaleFor } from "../../routing/objective.ts";
+import { knobLabel, parseKnob } from "../../routing/objective.ts";
+import { routeQuery } from "../../routing/route-query.ts";
 import { printJson } from "../options.ts";
 
 export function registerRoute(program: Command): void {
@@ -30,16 +29,11 @@ export function registerRoute(program: Command): void {
         },
       ) => {
         const loaded = loadRouter(opts.routerArtifact);
-        const knob = opts.scenario || opts.lambda ? parseKnob(opts.scenario, opts.lambda) : loaded.knob;
-        const embedder = createEmbedder(loaded.embedder);
-        const query = await toRouteQuery(text, { task: opts.task ?? null, domain: opts.domain ?? null }, embedder);
-        const pred = loaded.router.predict([query], { explain: true });
-        const ranked = rank(
-          predictionRow(pred, 0, loaded.candidates.length),
-          loaded.candidateInfo,
-          knob,
-          scaleFor(loaded.scales, query.task),
-        );
+        const { query, knob, ranked } = await routeQuery(loaded, text, {
+          task: opts.task,
+          domain: opts.domain,
+          knob: opts.scenario || opts.lambda ? parseKnob(opts.scenario, opts.lambda) : undefined,
+        });
         if (opts.json) return printJson({ query: text, task: query.task, router: loaded.name, knob, ranked });
         process.stdout.write(
           `${loaded.name} (${loaded.source}), knob ${knobLabel(knob)}${query.task ? `, task ${query.task}` : ""}: send to ${ranked[0].key}\n`,
