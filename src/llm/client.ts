@@ -2,8 +2,9 @@ import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUse
 import { costOf } from "../data/cost.ts";
 import type { Store } from "../data/store.ts";
 import { gpt2Tokens } from "../data/tokens.ts";
+import { redact } from "../util/redact.ts";
 import { cacheKey, ResponseCache } from "./cache.ts";
-import { LlmError, redact } from "./errors.ts";
+import { LlmError } from "./errors.ts";
 import { type ModelConfig, type ProviderConfig, type ProvidersConfig, resolveModel } from "./providers.ts";
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, retryAfterMs } from "./retry.ts";
 import { Semaphore } from "./semaphore.ts";

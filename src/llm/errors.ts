@@ -16,10 +16,3 @@ export class LlmError extends Error {
     this.attempts = opts.attempts ?? 1;
   }
 }
-
-/** Replace every occurrence of each secret by "***" (error texts from upstreams may quote the key). */
-export function redact(text: string, secrets: ReadonlyArray<string | undefined>): string {
-  let out = text;
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join("***");
-  return out;
-}

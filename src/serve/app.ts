@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { AppDeps, Env } from "./context.ts";
 import { newRequestId } from "./controller.ts";
-import { asHttpError, errorBody, HttpError } from "./errors.ts";
+import { errorBody, HttpError } from "./errors.ts";
 import { registerChat } from "./routes/chat.ts";
 import { registerFeedback } from "./routes/feedback.ts";
 import { registerHealth } from "./routes/health.ts";
@@ -33,12 +33,10 @@ export function createApp(deps: AppDeps): Hono<Env> {
     ),
   );
   app.onError((e, c) => {
-    const err = asHttpError(e);
-    if (!(e instanceof HttpError)) process.stderr.write(`fusionkit serve: ${(e as Error).stack ?? e}\n`);
-    deps.gateway.deps.metrics.error(err.code ?? err.type);
+    const err = deps.gateway.errorResponse(e, c.get("requestId") ?? "");
     if (c.req.path === "/v1/chat/completions")
       deps.gateway.deps.metrics.request("chat", err.status, (performance.now() - (c.get("start") ?? 0)) / 1000);
-    return c.body(errorBody(err), err.status as 400, {
+    return c.body(err.body, err.status as 400, {
       "content-type": "application/json",
       "x-request-id": c.get("requestId") ?? "",
     });

@@ -7,9 +7,10 @@ import type { RankedCandidate } from "../routing/router.ts";
 import type { Breakers } from "./breaker.ts";
 import { needsOf, unfit } from "./capabilities.ts";
 import { type RouteOn, routingText } from "./conversation.ts";
-import { badRequest, errorBody, HttpError } from "./errors.ts";
+import { asHttpError, badRequest, errorBody, HttpError } from "./errors.ts";
 import type { Exchange, ExchangeLog } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
+import type { Reporter } from "./report.ts";
 import { type ChatBody, parseChatBody } from "./request.ts";
 import type { Sessions } from "./sessions.ts";
 import { acceptsTrailers, errorEvent, SseRelay } from "./sse.ts";
@@ -39,6 +40,7 @@ export interface GatewayDeps {
   sessions: Sessions;
   log: ExchangeLog;
   metrics: Metrics;
+  report: Reporter;
   routeOn: RouteOn;
   /** Characters of conversation the router reads. */
   routeChars: number;
@@ -89,6 +91,11 @@ interface Served {
   attempts: number;
 }
 
+/** What a request did so far, kept even when it ends in an error (the exchange log records the attempts). */
+interface Trace {
+  attempts: number;
+}
+
 /** One try of one candidate: what the plain and the streamed path both need. */
 interface UpstreamTry {
   cand: Planned;
@@ -99,6 +106,9 @@ interface UpstreamTry {
   closed: ClientGone;
   attempts: number;
 }
+
+/** Characters a stream may send before its first complete event; past that it is not the stream we asked for. */
+const MAX_FIRST_EVENT = 64 * 1024;
 
 const THINK_INSTRUCTION = "Think step by step before giving the final answer.";
 
@@ -118,20 +128,18 @@ export class Gateway {
     let body: ChatBody | null = null;
     let plan: Plan | null = null;
     let served: Served | null = null;
+    const trace: Trace = { attempts: 0 };
     d.metrics.inFlight++;
     try {
       body = parseChatBody(value);
       plan = await this.plan(body, call);
-      served = await this.attempt(body, plan, call, out);
+      served = await this.attempt(body, plan, call, out, trace);
     } catch (e) {
-      const err =
-        e instanceof HttpError ? e : new HttpError(500, "api_error", "internal gateway error", "internal_error");
-      if (!(e instanceof HttpError)) process.stderr.write(`fusionkit serve: ${(e as Error).stack ?? e}\n`);
+      const err = this.errorResponse(e, call.requestId);
       if (!out.headersSent) {
         out.writeHead(err.status, { "content-type": "application/json", "x-request-id": call.requestId });
-        out.end(errorBody(err));
+        out.end(err.body);
       } else if (!out.writableEnded) out.end();
-      d.metrics.error(err.code ?? err.type);
       served = {
         status: err.status,
         model: null,
@@ -142,7 +150,7 @@ export class Gateway {
         cost: null,
         ttfbMs: null,
         error: err.message,
-        attempts: served?.attempts ?? 0,
+        attempts: trace.attempts,
       };
     } finally {
       d.metrics.inFlight--;
@@ -182,6 +190,18 @@ export class Gateway {
       candidates: plan?.candidatesHeader ?? null,
     };
     d.log.push(exchange);
+  }
+
+  /**
+   * The one place an error in a request becomes what the client sees: an HttpError as it is, anything else a
+   * 500 without internals (its stack goes to the operator's log). The body is an OpenAI-style error, redacted.
+   */
+  errorResponse(e: unknown, requestId: string): { status: number; body: string; message: string } {
+    const d = this.deps;
+    if (!(e instanceof HttpError)) d.report.error("request failed unexpectedly", e, requestId);
+    const err = asHttpError(e);
+    d.metrics.error(err.code ?? err.type);
+    return { status: err.status, body: d.upstreams.redact(errorBody(err)), message: err.message };
   }
 
   /** Choose and order the candidates for a request. */
@@ -276,10 +296,15 @@ export class Gateway {
   }
 
   /** Try the planned candidates in order. */
-  private async attempt(body: ChatBody, plan: Plan, call: ChatCall, out: ServerResponse): Promise<Served> {
+  private async attempt(
+    body: ChatBody,
+    plan: Plan,
+    call: ChatCall,
+    out: ServerResponse,
+    trace: Trace,
+  ): Promise<Served> {
     const d = this.deps;
     const failures: string[] = [];
-    let attempts = 0;
     let only429 = true;
     let skipped = 0;
     const useThought = body.knobs.thought ?? d.thoughtByDefault;
@@ -300,41 +325,41 @@ export class Gateway {
         failures.push(`${cand.model}: circuit open`);
         continue;
       }
-      attempts++;
-      const upstreamBody = this.forwardBody(body, cand, template);
+      const attempts = ++trace.attempts;
+      // Whether this try told the breaker how the upstream did; if not, its slot (maybe the half-open probe)
+      // is released whatever happened — a throw before sending included.
+      let judged = false;
       try {
+        const upstreamBody = this.forwardBody(body, cand, template);
         const job: UpstreamTry = { cand, upstreamBody, plan, call, out, closed, attempts };
         const result = body.stream ? await this.streamOnce(job, body) : await this.plainOnce(job);
         if (result.status < 500) d.breakers.success(cand.model);
         else d.breakers.failure(cand.model);
+        judged = true;
         if (plan.session && result.status < 400)
           d.sessions.set(plan.session, cand.mode === "think" ? `${cand.model}_think` : cand.model);
         return { ...result, attempts };
       } catch (e) {
-        if (!(e instanceof UpstreamFailure)) {
-          d.breakers.release(cand.model);
-          throw e;
-        }
-        if (e.kind === "aborted") {
-          d.breakers.release(cand.model);
-          return clientClosed(cand, attempts);
-        }
-        if (!e.retryable) {
+        if (!(e instanceof UpstreamFailure)) throw e;
+        if (e.kind === "aborted") return clientClosed(cand, attempts);
+        if (!e.retryable)
           // The upstream refused the request itself (400/413/422...): another model would too. Relay it.
-          d.breakers.release(cand.model);
           throw new HttpError(
             e.status ?? 400,
             "invalid_request_error",
-            `upstream '${cand.model}' rejected the request: ${upstreamMessage(e, d.upstreams)}`,
+            `upstream '${cand.model}' rejected the request: ${upstreamMessage(e)}`,
             "upstream_rejected",
           );
-        }
         d.breakers.failure(cand.model);
+        judged = true;
         d.metrics.fallback(cand.model, e.kind === "status" ? String(e.status) : e.kind);
         if (e.status !== 429) only429 = false;
         failures.push(`${cand.model}: ${e.message}`);
+      } finally {
+        if (!judged) d.breakers.release(cand.model);
       }
     }
+    const attempts = trace.attempts;
     if (closed.gone) return clientClosed(null, attempts);
     if (attempts === 0)
       throw new HttpError(
@@ -427,12 +452,14 @@ export class Gateway {
       parsed.usage?.completion_tokens,
     );
     const cost = this.cost(cand.model, inputTokens, outputTokens);
+    const safe = d.upstreams.redact(text);
+    const reply = safe === text ? raw : Buffer.from(safe);
     const headers = this.headers(cand, plan, call, attempts);
     headers["content-type"] = "application/json";
-    headers["content-length"] = String(raw.length);
+    headers["content-length"] = String(reply.length);
     headers["x-fusionkit-cost"] = cost.toPrecision(6);
     out.writeHead(200, headers);
-    out.end(raw);
+    out.end(reply);
     return {
       status: 200,
       model: cand.model,
@@ -446,11 +473,17 @@ export class Gateway {
     };
   }
 
+  /**
+   * Relay one upstream stream. Nothing is sent to the client until the first event with data proves the reply
+   * is a real stream (a JSON chunk or [DONE]): a 200 with HTML, invalid JSON or an error event before that is
+   * a failure of this candidate, and the next one serves. Once committed, any failure ends the client's stream
+   * with an error event. No callback here throws: an unexpected error ends the attempt like an upstream fault.
+   */
   private async streamOnce(job: UpstreamTry, body: ChatBody): Promise<Omit<Served, "attempts">> {
     const { cand, upstreamBody, plan, call, out, closed, attempts } = job;
     const d = this.deps;
     const res = await this.sendOk(cand, upstreamBody, closed);
-    const relay = new SseRelay(!body.wantsUsage);
+    const relay = new SseRelay(!body.wantsUsage, d.upstreams.redact);
     const timeoutMs = d.upstreams.timeoutOf(cand.model);
     const trailers = acceptsTrailers(out.req);
     res.setEncoding("utf8");
@@ -458,11 +491,17 @@ export class Gateway {
       let committed = false;
       let settled = false;
       let ttfbMs: number | null = null;
+      /** Complete events received before the stream proved itself (sent on commit). */
+      let held = "";
       const idle = setTimeout(() => fail(`no data from upstream for ${timeoutMs} ms`, "timeout"), timeoutMs);
-      const onAbort = () => {
-        if (settled) return;
+      const settle = () => {
         settled = true;
         clearTimeout(idle);
+        closed.signal.removeEventListener("abort", onAbort);
+      };
+      const onAbort = () => {
+        if (settled) return;
+        settle();
         res.destroy();
         if (!committed) reject(new UpstreamFailure("aborted", "client closed the connection"));
         else resolve(result(499, "client closed the connection"));
@@ -477,46 +516,74 @@ export class Gateway {
           out.addTrailers({ "x-fusionkit-cost": cost.toPrecision(6) });
         return { status, model: cand.model, mode: cand.mode, response, inputTokens, outputTokens, cost, ttfbMs, error };
       };
-      const fail = (message: string, kind: "timeout" | "connect" | "malformed") => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(idle);
-        closed.signal.removeEventListener("abort", onAbort);
-        res.destroy();
-        if (!committed) {
-          reject(new UpstreamFailure(kind, message));
-          return;
-        }
-        // The client already has part of the answer: end the stream with an error event, never a silent stop.
-        d.metrics.error("stream_interrupted");
-        const r = result(502, `mid-stream failure: ${message}`);
-        out.end(errorEvent(`upstream '${cand.model}' failed mid-stream: ${message}`, "upstream_stream_error"));
+      /** End the client's stream with an error event (it already has part of the answer). */
+      const endWithError = (status: number, error: string, message: string, code: string) => {
+        d.metrics.error(code);
+        const r = result(status, error);
+        out.end(d.upstreams.redact(errorEvent(message, code)));
         resolve(r);
       };
-      res.on("data", (chunk: string) => {
+      const fail = (message: string, kind: "timeout" | "connect" | "malformed" | "error_event") => {
+        if (settled) return;
+        settle();
+        res.destroy();
+        if (!committed) reject(new UpstreamFailure(kind, message));
+        else
+          endWithError(
+            502,
+            `mid-stream failure: ${message}`,
+            `upstream '${cand.model}' failed mid-stream: ${message}`,
+            "upstream_stream_error",
+          );
+      };
+      const crash = (e: unknown) => {
+        if (settled) return;
+        settle();
+        res.destroy();
+        if (!committed) return reject(e);
+        d.report.error("stream relay failed", e, call.requestId);
+        endWithError(
+          500,
+          "internal gateway error while relaying the stream",
+          "internal gateway error",
+          "internal_error",
+        );
+      };
+      const commit = () => {
+        committed = true;
+        ttfbMs = performance.now() - call.start;
+        const headers = this.headers(cand, plan, call, attempts);
+        headers["content-type"] = "text/event-stream; charset=utf-8";
+        headers["cache-control"] = "no-cache";
+        if (trailers) headers.trailer = "x-fusionkit-cost";
+        out.writeHead(200, headers);
+        if (held) out.write(held);
+        held = "";
+      };
+      const onData = (chunk: string) => {
         if (settled) return;
         idle.refresh();
-        if (!committed) {
-          committed = true;
-          ttfbMs = performance.now() - call.start;
-          const headers = this.headers(cand, plan, call, attempts);
-          headers["content-type"] = "text/event-stream; charset=utf-8";
-          headers["cache-control"] = "no-cache";
-          if (trailers) headers.trailer = "x-fusionkit-cost";
-          out.writeHead(200, headers);
-        }
         const forward = relay.feed(chunk);
-        if (forward) out.write(forward);
-      });
-      res.on("end", () => {
+        if (committed) {
+          if (forward) out.write(forward);
+          return;
+        }
+        held += forward;
+        if (relay.first === "valid") return commit();
+        if (relay.first === "invalid")
+          return fail("upstream answered 200 with a body that is not an SSE stream of JSON events", "malformed");
+        if (relay.first === "error")
+          return fail(`upstream sent an error event before any data: ${relay.tally.error}`, "error_event");
+        if (relay.buffered > MAX_FIRST_EVENT)
+          fail(`upstream sent ${MAX_FIRST_EVENT} characters without a complete SSE event`, "malformed");
+      };
+      const onEnd = () => {
         if (settled) return;
         if (!committed) return fail("upstream closed the stream before sending any event", "malformed");
         if (!relay.tally.done) {
           if (relay.tally.error) {
             // The upstream's own error event was relayed; end there.
-            settled = true;
-            clearTimeout(idle);
-            closed.signal.removeEventListener("abort", onAbort);
+            settle();
             const r = result(502, `upstream error event: ${relay.tally.error}`);
             out.end();
             resolve(r);
@@ -524,13 +591,22 @@ export class Gateway {
           }
           return fail("upstream ended the stream without [DONE]", "connect");
         }
-        settled = true;
-        clearTimeout(idle);
-        closed.signal.removeEventListener("abort", onAbort);
+        settle();
         const r = result(200, null);
         out.end();
         resolve(r);
-      });
+      };
+      const guarded =
+        <A extends unknown[]>(f: (...a: A) => void) =>
+        (...a: A) => {
+          try {
+            f(...a);
+          } catch (e) {
+            crash(e);
+          }
+        };
+      res.on("data", guarded(onData));
+      res.on("end", guarded(onEnd));
       res.on("error", (e: Error) => fail(`upstream connection lost (${e.message})`, "connect"));
       res.on("close", () => {
         if (!settled) fail("upstream connection closed", "connect");
@@ -588,8 +664,8 @@ function clientClosed(cand: Planned | null, attempts: number): Served {
   };
 }
 
-/** The upstream's error message (keys redacted), for relaying a rejection the client caused. */
-function upstreamMessage(e: UpstreamFailure, pool: UpstreamPool): string {
+/** The upstream's error message, for relaying a rejection the client caused (redacted where it is sent). */
+function upstreamMessage(e: UpstreamFailure): string {
   let msg = e.message;
   if (e.body) {
     try {
@@ -599,7 +675,7 @@ function upstreamMessage(e: UpstreamFailure, pool: UpstreamPool): string {
       msg = e.body.slice(0, 300);
     }
   }
-  return pool.redact(msg);
+  return msg;
 }
 
 /** Read a whole upstream body, bounded in time. */

@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import type { Redact } from "../util/redact.ts";
 
 /**
  * The gateway's exchange log: every chat request (served, failed or refused after routing) becomes one row
@@ -69,6 +70,8 @@ export interface Exchange {
 export interface ExchangeLogOptions {
   flushMs?: number;
   maxBuffer?: number;
+  /** Applied to every text field before it is stored (the gateway's one redaction). */
+  redact?: Redact;
 }
 
 export class ExchangeLog {
@@ -78,6 +81,7 @@ export class ExchangeLog {
   private readonly flushMs: number;
   private readonly maxBuffer: number;
   private readonly insertMany: (rows: Exchange[]) => void;
+  private readonly redact: Redact;
   written = 0;
 
   constructor(db: Database.Database, opts: ExchangeLogOptions = {}) {
@@ -85,6 +89,7 @@ export class ExchangeLog {
     db.exec(SCHEMA);
     this.flushMs = opts.flushMs ?? 5;
     this.maxBuffer = opts.maxBuffer ?? 1000;
+    this.redact = opts.redact ?? ((t) => t);
     const ins = db.prepare(
       `INSERT OR REPLACE INTO gateway_exchanges (request_id, at, key_id, session, requested_model, router, served_model,
        mode, query, request, response, input_tokens, output_tokens, cost, latency_ms, ttfb_ms, status, error, stream,
@@ -119,7 +124,9 @@ export class ExchangeLog {
   }
 
   push(row: Exchange): void {
-    this.buffer.push(row);
+    const clean: Record<string, unknown> = { ...row };
+    for (const k in clean) if (typeof clean[k] === "string") clean[k] = this.redact(clean[k] as string);
+    this.buffer.push(clean as unknown as Exchange);
     if (this.buffer.length >= this.maxBuffer) this.flush();
     else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.flushMs);
   }

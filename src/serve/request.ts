@@ -35,9 +35,16 @@ export interface ChatBody {
 
 const SCENARIO_NAMES = new Set(["performance-first", "balance", "cost-first", "llm-judge"]);
 
+/**
+ * Deepest nesting of arrays and objects a body may have: far beyond any real request (tool schemas included),
+ * far below what the recursive code after parsing (JSON.stringify when forwarding) survives.
+ */
+export const MAX_DEPTH = 100;
+
 export function parseChatBody(value: unknown): ChatBody {
   if (!value || typeof value !== "object" || Array.isArray(value))
     throw badRequest("the request body must be a JSON object");
+  checkDepth(value);
   const raw = value as Record<string, unknown>;
   if (typeof raw.model !== "string" || !raw.model)
     throw badRequest(
@@ -119,4 +126,36 @@ function parseKnobs(v: unknown): RequestKnobs {
     k.task = o.task;
   }
   return k;
+}
+
+interface Visit {
+  value: unknown;
+  depth: number;
+  key: string;
+  parent: Visit | null;
+}
+
+/** Refuse a body nested deeper than MAX_DEPTH, naming where; iterative, so any depth is safe to check. */
+function checkDepth(body: object): void {
+  const stack: Visit[] = [{ value: body, depth: 1, key: "", parent: null }];
+  for (let v = stack.pop(); v; v = stack.pop()) {
+    if (v.depth > MAX_DEPTH) {
+      let path = "";
+      for (let p: Visit | null = v; p?.parent; p = p.parent) path = p.key + path;
+      throw badRequest(
+        `the request body nests arrays/objects deeper than ${MAX_DEPTH} levels (at ${path.slice(0, 60)}${path.length > 60 ? "…" : ""})`,
+        "body_too_deep",
+      );
+    }
+    const value = v.value;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++)
+        if (value[i] && typeof value[i] === "object")
+          stack.push({ value: value[i], depth: v.depth + 1, key: `[${i}]`, parent: v });
+    } else
+      for (const k in value as Record<string, unknown>) {
+        const c = (value as Record<string, unknown>)[k];
+        if (c && typeof c === "object") stack.push({ value: c, depth: v.depth + 1, key: `.${k}`, parent: v });
+      }
+  }
 }

@@ -13,6 +13,7 @@ import { ApiKeys } from "./keys.ts";
 import { Labels } from "./labels.ts";
 import { ExchangeLog } from "./log.ts";
 import { Metrics } from "./metrics.ts";
+import { Reporter } from "./report.ts";
 import { modelsJson } from "./routes/models.ts";
 import { Sessions } from "./sessions.ts";
 import { UpstreamPool } from "./upstream.ts";
@@ -45,6 +46,8 @@ export interface RunningGateway {
   port: number;
   gateway: Gateway;
   log: ExchangeLog;
+  /** The operator log (stderr, redacted): the command's own lines and stray errors go here too. */
+  report: Reporter;
   /** Stop accepting, let in-flight requests finish (up to the grace period), flush the log. */
   close(): Promise<void>;
   /** Swap in new virtual models (e.g. routers retrained on the gateway's own traffic); requests in flight keep theirs. */
@@ -58,10 +61,11 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
     throw new UsageError(`--no-auth is only allowed on a loopback host (127.0.0.1, ::1), not ${o.host}`);
   checkCandidates(o.virtuals, o.providers);
   const upstreams = new UpstreamPool(o.providers, o.env ?? process.env);
+  const report = new Reporter(upstreams.redact);
   const metrics = new Metrics();
   const breakers = new Breakers({ threshold: o.breakerThreshold, cooldownMs: o.breakerCooldownMs });
   metrics.breakerOpen = () => breakers.openCircuits();
-  const log = new ExchangeLog(o.store.db, { flushMs: o.logFlushMs });
+  const log = new ExchangeLog(o.store.db, { flushMs: o.logFlushMs, redact: upstreams.redact });
   const labels = new Labels(o.store.db, log, o.providers);
   const gateway = new Gateway({
     providers: o.providers,
@@ -71,6 +75,7 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
     sessions: new Sessions(100_000, o.sessionTtlMs),
     log,
     metrics,
+    report,
     routeOn: o.routeOn,
     routeChars: o.routeChars,
     thoughts: o.thoughts,
@@ -126,7 +131,7 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
     for (const v of virtuals) map.set(v.name, v);
     appDeps.modelsJson = modelsJson(virtuals, o.providers, startedAt);
   };
-  return { url: `http://${host}:${port}`, port, gateway, log, close, reload };
+  return { url: `http://${host}:${port}`, port, gateway, log, report, close, reload };
 }
 
 /** Every router candidate must be reachable: its model must be in the providers file. */

@@ -1,11 +1,17 @@
 import type { IncomingMessage } from "node:http";
+import type { Redact } from "../util/redact.ts";
 
 /**
  * Server-sent events relay for streamed chat completions: splits the upstream's bytes into events, forwards
  * them, and tallies what the log needs (content, usage, finish reason, whether `[DONE]` arrived). The gateway
  * always asks the upstream for the usage chunk; when the client did not ask for it that chunk is dropped,
- * so clients see exactly the stream they requested.
+ * so clients see exactly the stream they requested. Everything forwarded goes through the redaction (an
+ * upstream's error event may quote its key). The first event with data is classified, so the gateway can
+ * decide to fall back before anything reaches the client.
  */
+
+/** What the first event carrying data was: a JSON chunk (or [DONE]), an error event, or not SSE/JSON at all. */
+export type FirstEvent = "valid" | "error" | "invalid";
 
 export interface StreamTally {
   content: string;
@@ -26,6 +32,9 @@ interface Chunk {
 export class SseRelay {
   private pending = "";
   private readonly dropUsageOnly: boolean;
+  private readonly redact: Redact;
+  /** null until an event with data (or a line that is not SSE) arrived. */
+  first: FirstEvent | null = null;
   private readonly parts: string[] = [];
   readonly tally: StreamTally = {
     content: "",
@@ -36,8 +45,14 @@ export class SseRelay {
     error: null,
   };
 
-  constructor(dropUsageOnly: boolean) {
+  constructor(dropUsageOnly: boolean, redact: Redact) {
     this.dropUsageOnly = dropUsageOnly;
+    this.redact = redact;
+  }
+
+  /** Characters received but not yet part of a complete event. */
+  get buffered(): number {
+    return this.pending.length;
   }
 
   /** Feed decoded upstream text; returns the complete events to forward now ("" when none). */
@@ -62,18 +77,23 @@ export class SseRelay {
       if (this.inspect(event)) kept.push(event);
       else dropped = true;
     }
-    if (!dropped) return complete;
-    return kept.length ? `${kept.join("\n\n")}\n\n` : "";
+    if (!dropped) return this.redact(complete);
+    return kept.length ? this.redact(`${kept.join("\n\n")}\n\n`) : "";
   }
 
   /** Tally one event; false when it should not be forwarded. */
   private inspect(event: string): boolean {
     let data = "";
+    let hasData = false;
     for (const line of event.split("\n")) {
-      if (line.startsWith("data:")) data += line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
+      if (line.startsWith("data:")) {
+        hasData = true;
+        data += line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
+      } else if (!SSE_LINE.test(line)) this.first ??= "invalid";
     }
-    if (!data) return true;
+    if (!hasData) return true;
     if (data === "[DONE]") {
+      this.first ??= "valid";
       this.tally.done = true;
       return true;
     }
@@ -81,13 +101,20 @@ export class SseRelay {
     try {
       chunk = JSON.parse(data) as Chunk;
     } catch {
+      this.first ??= "invalid";
+      return true;
+    }
+    if (!chunk || typeof chunk !== "object") {
+      this.first ??= "invalid";
       return true;
     }
     if (chunk.error) {
+      this.first ??= "error";
       const m = (chunk.error as { message?: unknown }).message;
       this.tally.error = typeof m === "string" ? m : "upstream sent an error event";
       return true;
     }
+    this.first ??= "valid";
     const choice = chunk.choices?.[0];
     if (choice) {
       const c = choice.delta?.content;
@@ -113,6 +140,9 @@ export class SseRelay {
     return this.parts[0] ?? "";
   }
 }
+
+/** A line an SSE stream may carry besides data: a comment, event, id or retry field. */
+const SSE_LINE = /^(?::|event(?::|$)|id(?::|$)|retry(?::|$))/;
 
 /** The SSE event that ends a stream which failed after it began (the openai SDKs raise it as an APIError). */
 export function errorEvent(message: string, code: string): string {

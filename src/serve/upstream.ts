@@ -1,6 +1,7 @@
 import { type ClientRequest, Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { ModelConfig, ProviderConfig, ProvidersConfig } from "../llm/providers.ts";
+import { type Redact, redactor } from "../util/redact.ts";
 
 /**
  * The gateway's connection to upstream OpenAI-compatible servers: a keep-alive agent per provider and, per
@@ -22,7 +23,7 @@ export interface Upstream {
 
 const CLIENT_FAULTS = new Set([400, 413, 422]);
 
-export type FailureKind = "connect" | "timeout" | "status" | "malformed" | "aborted";
+export type FailureKind = "connect" | "timeout" | "status" | "malformed" | "error_event" | "aborted";
 
 /** Why an attempt at one upstream failed; `retryable` failures move on to the next candidate. */
 export class UpstreamFailure extends Error {
@@ -57,9 +58,11 @@ export class UpstreamPool {
   private readonly upstreams = new Map<string, Upstream>();
   private readonly targets = new Map<string, Target>();
   private readonly agents: HttpAgent[] = [];
-  private readonly secrets: string[] = [];
+  /** Removes every upstream key from a text (the gateway's one redaction, see util/redact.ts). */
+  readonly redact: Redact;
 
   constructor(config: ProvidersConfig, env: NodeJS.ProcessEnv = process.env) {
+    const secrets: string[] = [];
     const byProvider = new Map<string, Target>();
     for (const provider of config.providers.values()) {
       const url = new URL(`${provider.baseUrl}/chat/completions`);
@@ -75,7 +78,7 @@ export class UpstreamPool {
         const key = env[provider.apiKeyEnv];
         if (key) {
           headers.authorization = `Bearer ${key}`;
-          this.secrets.push(key);
+          secrets.push(key);
         }
       }
       byProvider.set(provider.name, {
@@ -98,6 +101,7 @@ export class UpstreamPool {
       });
       this.targets.set(model.name, byProvider.get(provider.name) as Target);
     }
+    this.redact = redactor(secrets);
   }
 
   get(name: string): Upstream | undefined {
@@ -167,13 +171,6 @@ export class UpstreamPool {
       );
       req.end(body);
     });
-  }
-
-  /** Remove every upstream key from a text that came from an upstream (error bodies may quote them). */
-  redact(text: string): string {
-    let out = text;
-    for (const k of this.secrets) if (k.length >= 4) out = out.split(k).join("[redacted]");
-    return out;
   }
 
   close(): void {

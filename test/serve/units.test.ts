@@ -9,6 +9,7 @@ import { Metrics } from "../../src/serve/metrics.ts";
 import { parseChatBody } from "../../src/serve/request.ts";
 import { Sessions } from "../../src/serve/sessions.ts";
 import { errorEvent, SseRelay } from "../../src/serve/sse.ts";
+import { redactor } from "../../src/util/redact.ts";
 
 describe("circuit breaker", () => {
   test("opens after the threshold, admits one half-open probe after the cooldown, closes on success", () => {
@@ -65,7 +66,7 @@ describe("sessions", () => {
 describe("SSE relay", () => {
   const ev = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`;
   test("forwards complete events, tallies content and usage, drops the usage chunk the client did not ask for", () => {
-    const r = new SseRelay(true);
+    const r = new SseRelay(true, (t) => t);
     const s1 = ev({ choices: [{ delta: { content: "Hel" } }] });
     const s2 = ev({ choices: [{ delta: { content: "lo" }, finish_reason: "stop" }] });
     const usage = ev({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 2 } });
@@ -81,7 +82,7 @@ describe("SSE relay", () => {
     );
   });
   test("keeps the usage chunk when asked, handles CRLF, records upstream error events", () => {
-    const r = new SseRelay(false);
+    const r = new SseRelay(false, (t) => t);
     const usage = ev({ choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } });
     assert.equal(r.feed(usage.replace(/\n/g, "\r\n")), usage);
     r.feed(ev({ error: { message: "overloaded" } }));
@@ -89,6 +90,26 @@ describe("SSE relay", () => {
     assert.deepEqual(JSON.parse(errorEvent("boom", "x").slice(6)), {
       error: { message: "boom", type: "upstream_error", param: null, code: "x" },
     });
+  });
+  test("classifies the first event that carries data; comments and event names do not count", () => {
+    const first = (text: string) => {
+      const r = new SseRelay(false, (t) => t);
+      r.feed(text);
+      return r.first;
+    };
+    assert.equal(first(": keep-alive\n\nevent: ping\n\n"), null);
+    assert.equal(first(`: processing\n\n${ev({ choices: [] })}`), "valid");
+    assert.equal(first("data: [DONE]\n\n"), "valid");
+    assert.equal(first(ev({ error: { message: "quota" } })), "error");
+    assert.equal(first("data: {not json\n\n"), "invalid");
+    assert.equal(first("data: 42\n\n"), "invalid");
+    assert.equal(first("<html>\n<body>502 Bad Gateway</body>\n\n"), "invalid");
+    assert.equal(first("<html><body>no blank line yet"), null);
+  });
+  test("everything forwarded goes through the redaction", () => {
+    const r = new SseRelay(false, redactor(["sk-secret-1234"]));
+    const out = r.feed(ev({ error: { message: "bad key Bearer sk-secret-1234" } }));
+    assert.equal(out, ev({ error: { message: "bad key Bearer [redacted]" } }));
   });
 });
 
