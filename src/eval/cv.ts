@@ -4,6 +4,8 @@ import type { Router, TrainingSet } from "../routing/router.ts";
 import { subset } from "../routing/tuning.ts";
 import { Rng } from "../util/prng.ts";
 import { evaluateRouters } from "./evaluate.ts";
+import type { PerfCost } from "./metrics.ts";
+import { isPolicyData, type PolicyEntry, policySubset } from "./policies.ts";
 
 /**
  * K-fold cross-validation on the train split: the one loop every held-out comparison inside train uses
@@ -50,7 +52,11 @@ export function crossValidate<T>(
   o: CvOptions,
   run: (train: TrainingSet, held: TrainingSet, fold: Fold) => T,
 ): T[] {
-  return cvFolds(data, o).map((f) => run(subset(data, f.trainRows), subset(data, f.heldRows), f));
+  // Recorded answers (multi-call policies) follow their rows.
+  const select = isPolicyData(data)
+    ? (rows: number[]) => policySubset(data, rows)
+    : (rows: number[]) => subset(data, rows);
+  return cvFolds(data, o).map((f) => run(select(f.trainRows), select(f.heldRows), f));
 }
 
 /** A figure over folds: mean, sample standard deviation and the per-fold values (NaN folds skipped). */
@@ -76,6 +82,8 @@ export interface CvRouterResult {
   reward: Spread;
   gapClosed: Spread;
   aiq: Spread;
+  /** Over all held-out queries together (fold means weighted by fold size). */
+  pooled: { performance: number; cost: number };
   apgr?: Spread;
   cpt50?: Spread;
   cpt80?: Spread;
@@ -88,7 +96,22 @@ export interface CvResult {
   queries: number;
   routers: CvRouterResult[];
   bestSingle: Spread;
+  /** The best single model of each held-out fold, over all held-out queries together. */
+  pooledBestSingle: { performance: number; cost: number };
   oracle: Spread;
+}
+
+/** Means over all rows of several parts, from each part's means and size. */
+function pooledMeans(parts: ReadonlyArray<PerfCost & { n: number }>): PerfCost {
+  let p = 0;
+  let c = 0;
+  let n = 0;
+  for (const x of parts) {
+    p += x.performance * x.n;
+    c += x.cost * x.n;
+    n += x.n;
+  }
+  return { performance: n ? p / n : Number.NaN, cost: n ? c / n : Number.NaN };
 }
 
 export interface CvEntry {
@@ -104,16 +127,27 @@ export interface CvEntry {
 export function crossValidateRouters(
   data: TrainingSet,
   entries: CvEntry[],
-  o: CvOptions & { scenarios: Scenario[]; log?: (line: string) => void },
+  o: CvOptions & {
+    scenarios: Scenario[];
+    log?: (line: string) => void;
+    policies?: PolicyEntry[];
+    perCallLatencyMs?: number;
+  },
 ): CvResult {
   const perFold = crossValidate(data, o, (train, held, fold) => {
     o.log?.(
       `cross-validation fold ${fold.index + 1}/${o.folds}: train ${train.queries.length}, held out ${held.queries.length}`,
     );
-    return evaluateRouters(train, held, entries, { scenarios: o.scenarios, split: `fold ${fold.index + 1}` });
+    return evaluateRouters(train, held, entries, {
+      scenarios: o.scenarios,
+      split: `fold ${fold.index + 1}`,
+      policies: o.policies,
+      perCallLatencyMs: o.perCallLatencyMs,
+    });
   });
   const first = perFold[0];
   if (!first) throw new Error("cross-validation ran no fold");
+  const sizes = perFold.map((f) => f.queries);
   const routers = first.routers.map((r, k): CvRouterResult => {
     const rows = perFold.map((f) => f.routers[k]);
     const figure = (get: (x: (typeof rows)[number]) => number | undefined) =>
@@ -127,6 +161,7 @@ export function crossValidateRouters(
       reward: figure((x) => x.reward),
       gapClosed: figure((x) => x.gapClosed),
       aiq: figure((x) => x.aiq),
+      pooled: pooledMeans(rows.map((x, f) => ({ ...(x as PerfCost), n: sizes[f] as number }))),
       ...(two ? { apgr: figure((x) => x.apgr), cpt50: figure((x) => x.cpt50), cpt80: figure((x) => x.cpt80) } : {}),
     };
   });
@@ -136,6 +171,7 @@ export function crossValidateRouters(
     queries: data.queries.length,
     routers,
     bestSingle: spread(perFold.map((f) => f.bestSingle.performance)),
+    pooledBestSingle: pooledMeans(perFold.map((f) => ({ ...f.bestSingle, n: f.queries }))),
     oracle: spread(perFold.map((f) => f.oracle.performance)),
   };
 }

@@ -34,6 +34,13 @@ import {
   perTaskMeans,
   taskRanges,
 } from "./metrics.ts";
+import {
+  DEFAULT_CALL_LATENCY_MS,
+  evaluatePolicy,
+  isPolicyData,
+  type PolicyEntry,
+  type PolicyFigures,
+} from "./policies.ts";
 import { oracleChoices, taskStats } from "./stats.ts";
 
 /**
@@ -89,6 +96,8 @@ export interface RouterResult {
   predictSeconds: number;
   /** "trained" or the artifact it was loaded from. */
   source: string;
+  /** Multi-call policies only: operating point, calls and stages per query, stage latency, stop reasons. */
+  policy?: PolicyFigures;
 }
 
 export interface SingleResult extends PerfCost {
@@ -120,6 +129,10 @@ export interface EvalResult {
 
 export interface EvaluateOptions {
   scenarios: Scenario[];
+  /** Multi-call policies to fit on train and replay on test's recorded responses (train and test must be PolicyData). */
+  policies?: PolicyEntry[];
+  /** Per-call latency for the policies' stage latency (ms; default 1000). */
+  perCallLatencyMs?: number;
   split?: string;
   /** λ values for the frontier; default: objective.lambdaGrid over the train set's mean cost. */
   lambdas?: number[];
@@ -246,6 +259,26 @@ export function evaluateRouters(
     bar.update(r + 1);
   });
   bar.stop();
+  if (opts.policies?.length) {
+    if (!isPolicyData(train) || !isPolicyData(test))
+      throw new Error("multi-call policies need the recorded answers of train and test (PolicyData)");
+    for (const entry of opts.policies) {
+      opts.log?.(
+        `policy ${entry.name}: fitting on ${train.queries.length} queries, replaying ${n} recorded test queries…`,
+      );
+      perRouter.push(
+        ...evaluatePolicy(train, test, entry, {
+          scenarios: opts.scenarios,
+          tasks,
+          ranges,
+          bestSingle,
+          oraclePerformance: st.oracle.performance,
+          keys,
+          perCallLatencyMs: opts.perCallLatencyMs ?? DEFAULT_CALL_LATENCY_MS,
+        }),
+      );
+    }
+  }
 
   // One cost range for every AIQ: all single models and every router's sweep.
   const costs = [...singles.map((s) => s.cost), ...perRouter.flatMap((r) => r.frontier.map((p) => p.cost))].filter(

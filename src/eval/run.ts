@@ -4,9 +4,12 @@ import type { Split } from "../data/types.ts";
 import type { Embedder } from "../embed/embedder.ts";
 import { buildTrainingSet, datasetCandidateKeys } from "../routing/dataset.ts";
 import type { ScalesState, Scenario } from "../routing/objective.ts";
+import type { Policy } from "../routing/policy.ts";
+import { buildPolicyData } from "../routing/policy-data.ts";
 import type { Router } from "../routing/router.ts";
 import { type CvOptions, crossValidateRouters } from "./cv.ts";
 import { type EvalResult, evaluateRouters, type RouterEntry } from "./evaluate.ts";
+import type { PolicyEntry } from "./policies.ts";
 
 /** A router loaded from an artifact: fitted, with the scales and embedder it was trained with. */
 export interface LoadedRouter {
@@ -31,6 +34,11 @@ export interface RunEvaluationOptions {
   /** Already-fitted routers (from artifacts) to score as they are. */
   loaded?: LoadedRouter[];
   scenarios: Scenario[];
+  /** Multi-call policies to fit on train and replay on the split's recorded responses. */
+  policies?: string[];
+  createPolicy?: (name: string) => Policy;
+  /** Per-call latency (ms) for the policies' stage latency. */
+  perCallLatencyMs?: number;
   /** Also cross-validate the trained routers on the train split (K folds) before scoring the split once. */
   cv?: CvOptions;
   log?: (line: string) => void;
@@ -56,7 +64,14 @@ export async function runEvaluation(o: RunEvaluationOptions): Promise<EvalResult
     ...o.routers.map((name) => ({ name, create: () => o.create(name) })),
     ...(o.loaded ?? []).map((l) => ({ name: l.name, fitted: l.router, scales: l.scales, source: l.source })),
   ];
-  if (entries.length === 0) throw new UsageError("no routers to evaluate");
+  const policyNames = o.policies ?? [];
+  const makePolicy = o.createPolicy;
+  if (policyNames.length && !makePolicy) throw new Error("runEvaluation: policies named without createPolicy");
+  const policies: PolicyEntry[] = policyNames.map((name) => ({
+    name,
+    create: () => (makePolicy as (n: string) => Policy)(name),
+  }));
+  if (entries.length === 0 && policies.length === 0) throw new UsageError("no routers to evaluate");
   for (const split of new Set<Split>(["train", o.split]))
     if (o.store.queries({ dataset: o.dataset, split }).length === 0)
       throw new UsageError(
@@ -75,13 +90,23 @@ export async function runEvaluation(o: RunEvaluationOptions): Promise<EvalResult
     embedder: o.embedder,
     candidates,
   });
+  // Policies read the recorded answers: extract and compare them once per split.
+  const withAnswers = policies.length > 0;
+  const trainSet = withAnswers ? await buildPolicyData(o.store, train, { dataset: o.dataset, split: "train" }) : train;
+  const testSet = withAnswers ? await buildPolicyData(o.store, test, { dataset: o.dataset, split: o.split }) : test;
   const cv = o.cv
     ? crossValidateRouters(
-        train,
+        trainSet,
         o.routers.map((name) => ({ name, create: () => o.create(name) })),
-        { ...o.cv, scenarios: o.scenarios, log: o.log },
+        { ...o.cv, scenarios: o.scenarios, log: o.log, policies, perCallLatencyMs: o.perCallLatencyMs },
       )
     : undefined;
-  const result = evaluateRouters(train, test, entries, { scenarios: o.scenarios, split: o.split, log: o.log });
+  const result = evaluateRouters(trainSet, testSet, entries, {
+    scenarios: o.scenarios,
+    split: o.split,
+    log: o.log,
+    policies,
+    perCallLatencyMs: o.perCallLatencyMs,
+  });
   return cv ? { ...result, cv } : result;
 }

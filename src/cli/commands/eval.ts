@@ -7,6 +7,7 @@ import { runEvaluation } from "../../eval/run.ts";
 import { formatEvalTable, writeEvalReport } from "../../report/eval-report.ts";
 import { loadArtifactRouter } from "../../routing/artifacts.ts";
 import { SCENARIOS, type Scenario } from "../../routing/objective.ts";
+import { createPolicy, POLICY_NAMES } from "../../routing/policies.ts";
 import { createRouter, ROUTER_NAMES } from "../../routing/registry.ts";
 import { openStore, parseSplit, printJson, resolveDataset, withStoreOptions } from "../options.ts";
 
@@ -34,6 +35,21 @@ export function parseScenarios(value: string | undefined): Scenario[] {
     });
   if (out.length === 0) throw new UsageError("--scenario: give at least one scenario");
   return [...new Set(out)];
+}
+
+export function parsePolicies(value: string | undefined): string[] {
+  const names = [
+    ...new Set(
+      (value ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
+  for (const n of names)
+    if (!POLICY_NAMES.includes(n))
+      throw new UsageError(`--policies: unknown policy "${n}" (known: ${POLICY_NAMES.join(", ")})`);
+  return names;
 }
 
 /** `--cv` alone → K = 5; `--cv K` → K (an integer ≥ 2); absent → no cross-validation. */
@@ -82,6 +98,11 @@ export function registerEval(program: Command): void {
       .option("--routers <names>", `comma-separated routers (default: all: ${ROUTER_NAMES.join(",")})`)
       .option("--artifacts <files>", "comma-separated router artifact files to score as they are (no training)")
       .option("--scenario <names>", "comma-separated: performance,balance,cost,llm-judge", "performance,balance,cost")
+      .option(
+        "--policies <names>",
+        `comma-separated multi-call policies replayed on recorded responses (${POLICY_NAMES.join(", ")}); scenarios map to their CV-chosen points: performance → max-performance, balance → within-cost, cost → match-best`,
+      )
+      .option("--call-latency-ms <ms>", "per-call latency for the policies' stage latency", "1000")
       .option("--embedder <spec>", EMBEDDER_SPEC_HELP, DEFAULT_EMBEDDER)
       .option(
         "--cv [folds]",
@@ -102,6 +123,8 @@ export function registerEval(program: Command): void {
       embedder: string;
       cv?: string | boolean;
       cvSeed: string;
+      policies?: string;
+      callLatencyMs: string;
       reportDir?: string;
       report: boolean;
       json?: boolean;
@@ -113,9 +136,14 @@ export function registerEval(program: Command): void {
         .map((s) => s.trim())
         .filter(Boolean);
       // With artifacts only, train nothing unless routers are named too.
-      const routers = parseRouters(opts.routers, artifactFiles.length ? [] : ROUTER_NAMES);
+      const policies = parsePolicies(opts.policies);
+      // With artifacts or policies only, train no router unless routers are named too.
+      const routers = parseRouters(opts.routers, artifactFiles.length || policies.length ? [] : ROUTER_NAMES);
+      const perCallLatencyMs = Number(opts.callLatencyMs);
+      if (!(perCallLatencyMs >= 0))
+        throw new UsageError(`--call-latency-ms: expected a number ≥ 0, got "${opts.callLatencyMs}"`);
       const cv = parseCv(opts.cv, opts.cvSeed);
-      if (cv && routers.length === 0)
+      if (cv && routers.length === 0 && policies.length === 0)
         throw new UsageError(
           "--cv cross-validates routers trained here; name them with --routers (artifacts are already fitted)",
         );
@@ -138,6 +166,9 @@ export function registerEval(program: Command): void {
           scenarios,
           cv,
           log,
+          policies,
+          createPolicy: (name) => createPolicy(name),
+          perCallLatencyMs,
         });
         if (opts.report) {
           const dir = opts.reportDir ?? `reports/${dataset}`;
