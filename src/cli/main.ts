@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { DataError, UsageError } from "../data/errors.ts";
+import { CommandFailure, DataError, UsageError } from "../data/errors.ts";
 import { registerCommands } from "./commands/index.ts";
 
 const program = new Command();
@@ -10,12 +10,33 @@ program
   .showHelpAfterError();
 await registerCommands(program);
 
+/** File-system errors come from paths the user gave: report them like bad input, not as a crash. */
+const USER_FS_ERRORS = new Set(["ENOENT", "EACCES", "EISDIR", "ENOTDIR", "EEXIST", "EROFS"]);
+
+// Output piped into a reader that stops early (`fusionkit stats | head`) is not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  if (e instanceof DataError || e instanceof UsageError) {
-    process.stderr.write(`fusionkit: ${e.message}\n`);
+  const err = e instanceof Error ? e : new Error(String(e));
+  const code = (err as NodeJS.ErrnoException).code;
+  if (err instanceof DataError || err instanceof UsageError || (code && USER_FS_ERRORS.has(code))) {
+    process.stderr.write(`fusionkit: ${err.message}\n`);
     process.exit(2);
   }
-  throw e;
+  if (err instanceof CommandFailure) {
+    process.stderr.write(`fusionkit: ${err.message}\n`);
+    process.exit(1);
+  }
+  // Anything else is a fault of FusionKit itself: one clean line; the stack only on request.
+  process.stderr.write(
+    process.env.FUSIONKIT_DEBUG
+      ? `fusionkit: internal error: ${err.stack ?? err.message}\n`
+      : `fusionkit: internal error: ${err.message} (set FUSIONKIT_DEBUG=1 for the stack trace)\n`,
+  );
+  process.exit(1);
 }

@@ -24,3 +24,11 @@ export class UsageError extends Error {
     this.name = "UsageError";
   }
 }
+
+/** A command that ran but could not do its job (e.g. every model call failed): exit 1, printed without a stack trace. */
+export class CommandFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CommandFailure";
+  }
+}

@@ -1,5 +1,5 @@
 import Database from "better-sqlite3";
-import { computeCost } from "./cost.ts";
+import { computeCost, estimatedTokens } from "./cost.ts";
 import { DataError } from "./errors.ts";
 import type { Located, Mode, Model, Outcome, OutcomeInput, ParsedBatch, Query, Split } from "./types.ts";
 
@@ -293,7 +293,11 @@ export class Store {
             "model",
             `unknown model "${o.model}" (not in this file's model list nor in the store, so it has no price)`,
           );
-        const cost = o.cost ?? computeCost(model, o.inputTokens ?? null, o.outputTokens ?? null, o.loc);
+        const cost =
+          o.cost ??
+          computeCost(model, o.inputTokens ?? null, o.outputTokens ?? null, o.loc, () =>
+            estimatedTokens((getQuery.get(o.queryId) as QueryRow).text, o.response ?? null),
+          );
         const existing = getOutcome.get(o.queryId, o.model, o.mode);
         if (existing) {
           const diffs: string[] = [];

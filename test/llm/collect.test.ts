@@ -165,15 +165,17 @@ describe("fusionkit collect (real CLI process against a real local OpenAI-protoc
     const prov = providers("kill", { maxConcurrency: 2 });
     const args = ["collect", "--tasks", tasks, "--models", "good,bad", "--modes", "direct,think"];
     const first = start([...args, "--providers", prov, "--db", db, "--no-cache"]);
-    // Wait until some outcomes are committed, then kill without warning.
-    for (let i = 0; i < 200; i++) {
-      await new Promise((r) => setTimeout(r, 50));
+    // Wait until some outcomes are committed, then kill without warning. The condition ends the wait, not a
+    // clock: however long the CLI takes to start on a loaded machine (the test's own timeout bounds it).
+    const committed = () => {
       try {
-        if (outcomes(db).length >= 8) break;
+        return outcomes(db).length;
       } catch {
-        // the store is not created yet
+        return 0; // the store is not created yet
       }
-    }
+    };
+    while (first.child.exitCode === null && committed() < 8) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(first.child.exitCode, null, "collect was still running when killed");
     first.child.kill("SIGKILL");
     const killed = await first.done;
     assert.equal(killed.signal, "SIGKILL");

@@ -179,3 +179,28 @@ test("fusionkit thought eval --replay runs offline on recorded responses (Δ = 0
   const text = run(...args, "--limit-per-task", "1");
   assert.match(text.stdout, /note: --replay answers with the responses recorded in the store/);
 });
+
+test("thought eval exits 1 with the reason when every model call failed (never a table of nothing, exit 0)", async () => {
+  fake.setModel("down", { steps: [{ status: 503, message: "overloaded" }] });
+  const downProviders = join(tempDir(), "down.yaml");
+  writeFileSync(downProviders, providersYaml(fake.url, ["down"], { retries: 0 }));
+  const args = [
+    "thought",
+    "eval",
+    "--db",
+    db,
+    "--set",
+    "extractive+hybrid",
+    "--model",
+    "down",
+    "--providers",
+    downProviders,
+  ];
+  const r = await runAsync(...args, "--limit-per-task", "1").then(
+    () => assert.fail("thought eval should have failed"),
+    (e: { code: number; stderr: string }) => e,
+  );
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /fusionkit: thought eval: every model call failed \(\d+ queries; first: .*503/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});

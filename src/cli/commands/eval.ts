@@ -9,7 +9,7 @@ import { loadArtifactRouter } from "../../routing/artifacts.ts";
 import { SCENARIOS, type Scenario } from "../../routing/objective.ts";
 import { createPolicy, POLICY_NAMES } from "../../routing/policies.ts";
 import { createRouter, ROUTER_NAMES } from "../../routing/registry.ts";
-import { openStore, parseSplit, printJson, resolveDataset, withStoreOptions } from "../options.ts";
+import { openStore, parseSplit, printJson, requireJudgeScores, resolveDataset, withStoreOptions } from "../options.ts";
 
 export const DEFAULT_SCENARIOS: Scenario[] = ["performance-first", "balance", "cost-first"];
 
@@ -150,6 +150,7 @@ export function registerEval(program: Command): void {
       const store = openStore(opts);
       try {
         const dataset = resolveDataset(store, opts.dataset) as string;
+        if (scenarios.includes("llm-judge")) requireJudgeScores(store, dataset, split);
         const loaded = artifactFiles.map((f) => loadArtifactRouter(f));
         const embedder = createEmbedder(
           opts.embedder === DEFAULT_EMBEDDER && loaded[0] ? loaded[0].embedder : opts.embedder,

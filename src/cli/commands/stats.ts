@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { loadRoutingTable } from "../../data/table.ts";
 import { datasetStats } from "../../eval/stats.ts";
 import { formatTable } from "../../report/text-table.ts";
-import { openStore, parseSplit, printJson, resolveDataset, withStoreOptions } from "../options.ts";
+import { openStore, parseSplit, printJson, requireSplit, resolveDataset, withStoreOptions } from "../options.ts";
 
 export function registerStats(program: Command): void {
   withStoreOptions(
@@ -16,6 +16,7 @@ export function registerStats(program: Command): void {
     try {
       const dataset = resolveDataset(store, opts.dataset);
       const split = parseSplit(opts.split);
+      requireSplit(store, dataset, split);
       const table = loadRoutingTable(store, { dataset, split });
       const s = datasetStats(table);
       const result = {

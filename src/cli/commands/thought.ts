@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import { UsageError } from "../../data/errors.ts";
+import { CommandFailure, UsageError } from "../../data/errors.ts";
 import type { Store } from "../../data/store.ts";
 import { parseRankBy, type RankBy } from "../../distill/rank.ts";
 import { createEmbedder, DEFAULT_EMBEDDER, EMBEDDER_SPEC_HELP } from "../../embed/registry.ts";
@@ -287,6 +287,17 @@ export function registerThought(program: Command): void {
         concurrency: int(f.concurrency, "--concurrency"),
         maxTokens: f.maxTokens === undefined ? undefined : int(f.maxTokens, "--max-tokens"),
       });
+      // Nothing scored means nothing measured: an error, never a table of zeros with exit 0.
+      if (report.overall.n === 0) {
+        const why = report.failedCalls
+          ? `every model call failed (${report.failedCalls} queries; first: ${report.failures[0]?.error})`
+          : `no test query could be scored (${
+              Object.entries(report.skippedTasks)
+                .map(([t, w]) => `${t}: ${w}`)
+                .join("; ") || "the test split is empty"
+            })`;
+        throw new CommandFailure(`thought eval: ${why}`);
+      }
       const command = `fusionkit ${process.argv.slice(2).join(" ")}`;
       const note = f.replay ? REPLAY_NOTE : undefined;
       if (f.report) writeFileSync(f.report, evalMarkdown(report, EVAL_HEADER, evalRows(report), command, note));
@@ -297,7 +308,10 @@ export function registerThought(program: Command): void {
       );
       process.stdout.write(formatTable(EVAL_HEADER, evalRows(report)));
       for (const [t, why] of Object.entries(report.skippedTasks)) process.stdout.write(`skipped ${t}: ${why}\n`);
-      if (report.failedCalls) process.stdout.write(`${report.failedCalls} queries left out: a model call failed\n`);
+      if (report.failedCalls)
+        process.stderr.write(
+          `warning: ${report.failedCalls} queries left out: a model call failed (first: ${report.failures[0]?.error})\n`,
+        );
       if (note) process.stdout.write(`note: ${note}\n`);
       if (f.report) process.stdout.write(`wrote ${f.report}\n`);
     } finally {

@@ -6,7 +6,14 @@ import { saveRouter, saveRouterToStore, trainRouter } from "../../routing/artifa
 import { buildTrainingSet, datasetCandidateKeys } from "../../routing/dataset.ts";
 import { knobLabel, parseKnob } from "../../routing/objective.ts";
 import { ROUTER_NAMES, type RouterParams, routerDescription } from "../../routing/registry.ts";
-import { openStore, printJson, resolveDataset, withStoreOptions } from "../options.ts";
+import {
+  openStore,
+  printJson,
+  requireJudgeScores,
+  requireSplit,
+  resolveDataset,
+  withStoreOptions,
+} from "../options.ts";
 
 /** "k=10" → {k: 10}; values are JSON when they parse as JSON ("true", "0.5", "[1,2]"), else strings. */
 export function parseParams(items: string[]): RouterParams {
@@ -61,10 +68,8 @@ export function registerTrain(program: Command): void {
       const store = openStore(opts);
       try {
         const dataset = resolveDataset(store, opts.dataset) as string;
-        if (store.queries({ dataset, split: "train" }).length === 0)
-          throw new UsageError(
-            `dataset "${dataset}" has no train split in ${store.path}; assign one with "fusionkit split --dataset ${dataset}"`,
-          );
+        requireSplit(store, dataset, "train");
+        if ("scenario" in knob && knob.scenario === "llm-judge") requireJudgeScores(store, dataset, "train");
         const data = await buildTrainingSet(store, {
           dataset,
           split: "train",

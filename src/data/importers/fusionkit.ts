@@ -3,6 +3,7 @@ import { extname } from "node:path";
 import { DataError } from "../errors.ts";
 import {
   NON_NEGATIVE,
+  type NumberRule,
   optionalNumber,
   optionalString,
   PERFORMANCE,
@@ -40,6 +41,23 @@ function split(v: unknown, loc: SourceLoc): Split | null {
   if (v === "train" || v === "test") return v;
   throw new DataError(loc, "split", `expected "train", "test" or null, got ${JSON.stringify(v)}`);
 }
+
+/**
+ * JSON lines carry typed values: a number in quotes ("0.5") or a boolean is a mistake in the file, not a
+ * number to coerce (the tabular importers coerce because every CSV cell is text).
+ */
+function jsonNumber(v: unknown, loc: SourceLoc, field: string): unknown {
+  if (typeof v === "string" || typeof v === "boolean")
+    throw new DataError(
+      loc,
+      field,
+      `expected a JSON number, got ${typeof v === "string" ? "text" : "a boolean"} ${JSON.stringify(v)} (write the number without quotes)`,
+    );
+  return v;
+}
+
+const optional = (v: unknown, loc: SourceLoc, field: string, rule: NumberRule) =>
+  optionalNumber(jsonNumber(v, loc, field), loc, field, rule);
 
 function choices(v: unknown, loc: SourceLoc): string | null {
   if (v === undefined || v === null) return null;
@@ -86,8 +104,8 @@ export const fusionkitImporter: Importer = {
       if (kind === "model") {
         models.push({
           name: requiredString(v.name, loc, "name"),
-          inputPrice: optionalNumber(v.input_price, loc, "input_price", NON_NEGATIVE),
-          outputPrice: optionalNumber(v.output_price, loc, "output_price", NON_NEGATIVE),
+          inputPrice: optional(v.input_price, loc, "input_price", NON_NEGATIVE),
+          outputPrice: optional(v.output_price, loc, "output_price", NON_NEGATIVE),
           description: optionalString(v.description, loc, "description"),
           size: optionalString(v.size, loc, "size"),
           upstreamId: optionalString(v.upstream_id, loc, "upstream_id"),
@@ -118,12 +136,12 @@ export const fusionkitImporter: Importer = {
           model: requiredString(v.model, loc, "model"),
           mode: mode(v.mode, loc),
           response: optionalString(v.response, loc, "response"),
-          performance: requiredNumber(v.performance, loc, "performance", PERFORMANCE),
-          inputTokens: optionalNumber(v.input_tokens, loc, "input_tokens", TOKENS),
-          outputTokens: optionalNumber(v.output_tokens, loc, "output_tokens", TOKENS),
-          cost: optionalNumber(v.cost, loc, "cost", NON_NEGATIVE),
-          judge: optionalNumber(v.judge, loc, "judge", PERFORMANCE),
-          latencyMs: optionalNumber(v.latency_ms, loc, "latency_ms", NON_NEGATIVE),
+          performance: requiredNumber(jsonNumber(v.performance, loc, "performance"), loc, "performance", PERFORMANCE),
+          inputTokens: optional(v.input_tokens, loc, "input_tokens", TOKENS),
+          outputTokens: optional(v.output_tokens, loc, "output_tokens", TOKENS),
+          cost: optional(v.cost, loc, "cost", NON_NEGATIVE),
+          judge: optional(v.judge, loc, "judge", PERFORMANCE),
+          latencyMs: optional(v.latency_ms, loc, "latency_ms", NON_NEGATIVE),
           loc,
         });
       } else {
