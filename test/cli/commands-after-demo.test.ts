@@ -135,7 +135,10 @@ describe("canonical JSONL outcome fields", () => {
     );
     const r = await fusionkit(["import", f, "--db", db]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /text\.jsonl:line 3, field "performance": expected a JSON number, got text "0\.5"/);
+    assert.match(
+      r.stderr,
+      /text\.jsonl:line 3, field "performance": expected a number, got string "0\.5" \(in JSON a number is written without quotes\)/,
+    );
     const d = new Database(db, { readonly: true });
     assert.equal((d.prepare("SELECT COUNT(*) AS n FROM outcomes").get() as { n: number }).n, 0, "nothing stored");
     d.close();

@@ -51,7 +51,7 @@ function jsonNumber(v: unknown, loc: SourceLoc, field: string): unknown {
     throw new DataError(
       loc,
       field,
-      `expected a JSON number, got ${typeof v === "string" ? "text" : "a boolean"} ${JSON.stringify(v)} (write the number without quotes)`,
+      `expected a number, got ${typeof v} ${JSON.stringify(v)} (in JSON a number is written without quotes)`,
     );
   return v;
 }
