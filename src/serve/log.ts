@@ -1,10 +1,12 @@
-import type Database from "better-sqlite3";
+import Database from "better-sqlite3";
 import type { Redact } from "../util/redact.ts";
 
 /**
  * The gateway's exchange log: every chat request (served, failed or refused after routing) becomes one row
  * of routing data. Rows are buffered and written in one transaction a few milliseconds later (or when the
- * buffer fills), so the hot path costs an array push; `close()` flushes what is left.
+ * buffer fills), so the hot path costs an array push; `close()` flushes what is left. A write that fails
+ * (another process holds the store's lock during an import) keeps its rows and retries: nothing answered is
+ * lost, and no write error reaches a request or the process.
  */
 
 const SCHEMA = `
@@ -72,30 +74,74 @@ export interface ExchangeLogOptions {
   maxBuffer?: number;
   /** Applied to every text field before it is stored (the gateway's one redaction). */
   redact?: Redact;
+  /**
+   * How long one write waits for another writer's lock (e.g. `fusionkit import` into the same file). The wait
+   * blocks the event loop, so it is short; a write that still finds the file locked is retried later.
+   */
+  busyTimeoutMs?: number;
+  /** How long the final flush on shutdown waits for a lock, in all. */
+  closeTimeoutMs?: number;
+  /** Rows kept while the store cannot be written; past that the oldest are dropped (and counted). */
+  maxPending?: number;
+  /** Where write failures are reported (never thrown: the log's writes run from timers). */
+  report?: (message: string) => void;
 }
 
+/** What /metrics shows about the log. */
+export interface ExchangeLogStats {
+  written: number;
+  pending: number;
+  /** Write attempts that failed, by reason ("busy" for another writer's lock, else the SQLite code). */
+  failures: Map<string, number>;
+  /** Rows given up: ones SQLite refuses outright, or the oldest past maxPending. */
+  dropped: number;
+}
+
+const RETRY_MIN_MS = 20;
+const RETRY_MAX_MS = 1000;
+
+/**
+ * The exchange log writes on its own connection when the store is a file, so its short busy timeout applies to
+ * its writes only; an in-memory store has one connection, which it shares.
+ */
 export class ExchangeLog {
   private readonly db: Database.Database;
+  private readonly own: boolean;
   private buffer: Exchange[] = [];
   private timer: NodeJS.Timeout | null = null;
   private readonly flushMs: number;
   private readonly maxBuffer: number;
+  private readonly maxPending: number;
+  private readonly busyTimeoutMs: number;
+  private readonly closeTimeoutMs: number;
   private readonly insertMany: (rows: Exchange[]) => void;
   private readonly redact: Redact;
+  private readonly report: (message: string) => void;
+  /** Delay before the next retry after a failed write (0 while writes succeed). */
+  private retryMs = 0;
+  private closed = false;
   written = 0;
+  dropped = 0;
+  readonly failures = new Map<string, number>();
 
-  constructor(db: Database.Database, opts: ExchangeLogOptions = {}) {
-    this.db = db;
-    db.exec(SCHEMA);
+  constructor(store: Database.Database, opts: ExchangeLogOptions = {}) {
+    store.exec(SCHEMA);
+    this.own = !store.memory;
+    this.db = this.own ? new Database(store.name, { fileMustExist: true }) : store;
     this.flushMs = opts.flushMs ?? 5;
     this.maxBuffer = opts.maxBuffer ?? 1000;
+    this.maxPending = opts.maxPending ?? 100_000;
+    this.busyTimeoutMs = opts.busyTimeoutMs ?? 50;
+    this.closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
     this.redact = opts.redact ?? ((t) => t);
-    const ins = db.prepare(
+    this.report = opts.report ?? ((m) => process.stderr.write(`fusionkit serve: ${m}\n`));
+    if (this.own) this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    const ins = this.db.prepare(
       `INSERT OR REPLACE INTO gateway_exchanges (request_id, at, key_id, session, requested_model, router, served_model,
        mode, query, request, response, input_tokens, output_tokens, cost, latency_ms, ttfb_ms, status, error, stream,
        attempts, candidates) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.insertMany = db.transaction((rows: Exchange[]) => {
+    this.insertMany = this.db.transaction((rows: Exchange[]) => {
       for (const r of rows)
         ins.run(
           r.requestId,
@@ -127,33 +173,110 @@ export class ExchangeLog {
     const clean: Record<string, unknown> = { ...row };
     for (const k in clean) if (typeof clean[k] === "string") clean[k] = this.redact(clean[k] as string);
     this.buffer.push(clean as unknown as Exchange);
+    if (this.buffer.length > this.maxPending) {
+      const over = this.buffer.length - this.maxPending;
+      this.buffer.splice(0, over);
+      this.dropped += over;
+      this.report(`exchange log: ${over} row(s) dropped, ${this.maxPending} already waiting for the store`);
+    }
+    if (this.retryMs > 0) return; // a retry is scheduled; it writes this row too
     if (this.buffer.length >= this.maxBuffer) this.flush();
     else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.flushMs);
   }
 
-  /** Write everything buffered, in one transaction. */
-  flush(): void {
+  /**
+   * Write everything buffered, in one transaction. Never throws: when the store is locked (or the write fails
+   * for another passing reason) the rows stay buffered and a retry is scheduled with backoff; rows SQLite
+   * refuses outright (a constraint) are dropped one by one, counted and reported. True when nothing is left.
+   */
+  flush(): boolean {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.buffer.length === 0) return;
+    if (this.buffer.length === 0) return true;
     const rows = this.buffer;
-    this.buffer = [];
-    this.insertMany(rows);
-    this.written += rows.length;
+    try {
+      this.insertMany(rows);
+      this.buffer = [];
+      this.written += rows.length;
+      if (this.retryMs > 0) this.report(`exchange log: store writable again, ${rows.length} row(s) written`);
+      this.retryMs = 0;
+      return true;
+    } catch (e) {
+      const reason = failureReason(e);
+      this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
+      if (REFUSED.test(reason)) this.writeOneByOne();
+      else if (this.retryMs === 0)
+        this.report(
+          `exchange log: write failed (${reason}: ${(e as Error).message}); ${rows.length} row(s) kept, retrying`,
+        );
+    }
+    if (this.buffer.length > 0 && !this.closed) {
+      this.retryMs = Math.min(Math.max(this.retryMs * 2, RETRY_MIN_MS), RETRY_MAX_MS);
+      this.timer = setTimeout(() => this.flush(), this.retryMs);
+    }
+    return this.buffer.length === 0;
+  }
+
+  /** After a refused transaction: write row by row, dropping only the rows that are refused themselves. */
+  private writeOneByOne(): void {
+    const kept: Exchange[] = [];
+    for (const row of this.buffer)
+      try {
+        this.insertMany([row]);
+        this.written++;
+      } catch (e) {
+        const reason = failureReason(e);
+        if (!REFUSED.test(reason)) {
+          kept.push(row);
+          continue;
+        }
+        this.dropped++;
+        this.report(`exchange log: row ${row.requestId} refused by the store (${reason}: ${(e as Error).message})`);
+      }
+    this.buffer = kept;
   }
 
   get pending(): number {
     return this.buffer.length;
   }
 
-  close(): void {
-    this.flush();
+  stats(): ExchangeLogStats {
+    return { written: this.written, pending: this.buffer.length, failures: this.failures, dropped: this.dropped };
+  }
+
+  /**
+   * Final flush on shutdown: waits up to closeTimeoutMs for another writer's lock (blocking is fine now).
+   * Returns the rows that could not be stored (also reported).
+   */
+  close(): number {
+    this.closed = true;
+    if (this.own) this.db.pragma(`busy_timeout = ${this.closeTimeoutMs}`);
+    const end = Date.now() + this.closeTimeoutMs;
+    while (!this.flush() && Date.now() < end) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const left = this.buffer.length;
+    if (left > 0) this.report(`exchange log: ${left} row(s) could not be stored before shutdown`);
+    if (this.own) this.db.close();
+    return left;
   }
 
   count(): number {
     this.flush();
     return (this.db.prepare("SELECT COUNT(*) AS n FROM gateway_exchanges").get() as { n: number }).n;
   }
+}
+
+/** SQLite result codes that mean this row will never be accepted (retrying cannot help). */
+const REFUSED = /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/;
+
+function failureReason(e: unknown): string {
+  const code = (e as { code?: unknown }).code;
+  if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED" || code === "SQLITE_BUSY_SNAPSHOT") return "busy";
+  return typeof code === "string" ? code : "error";
 }

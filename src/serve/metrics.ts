@@ -4,6 +4,7 @@
  */
 
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
+import type { ExchangeLogStats } from "./log.ts";
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -36,6 +37,9 @@ export class Metrics {
   private readonly tokens = new Map<string, number>();
   inFlight = 0;
   breakerOpen: () => string[] = () => [];
+  exchangeLog: () => ExchangeLogStats | null = () => null;
+  /** Unexpected errors reported by where they happened (serve/report.ts). */
+  unexpected: () => Map<string, number> = () => new Map();
   /** Event-loop delay: what every request waits when the gateway is CPU-bound or blocked. */
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
 
@@ -140,6 +144,28 @@ export class Metrics {
       "# TYPE fusionkit_circuit_open gauge",
     );
     for (const name of this.breakerOpen()) out.push(`fusionkit_circuit_open{upstream="${escapeLabel(name)}"} 1`);
+    const log = this.exchangeLog();
+    if (log) {
+      out.push(
+        "# HELP fusionkit_exchange_log_rows_total Exchange rows by fate: written to the store, or dropped.",
+        "# TYPE fusionkit_exchange_log_rows_total counter",
+        `fusionkit_exchange_log_rows_total{result="written"} ${log.written}`,
+        `fusionkit_exchange_log_rows_total{result="dropped"} ${log.dropped}`,
+        "# HELP fusionkit_exchange_log_pending Exchange rows buffered, not yet in the store.",
+        "# TYPE fusionkit_exchange_log_pending gauge",
+        `fusionkit_exchange_log_pending ${log.pending}`,
+        "# HELP fusionkit_exchange_log_write_failures_total Failed exchange-log writes (rows kept and retried), by reason.",
+        "# TYPE fusionkit_exchange_log_write_failures_total counter",
+      );
+      for (const [reason, n] of log.failures)
+        out.push(`fusionkit_exchange_log_write_failures_total{reason="${escapeLabel(reason)}"} ${n}`);
+    }
+    out.push(
+      "# HELP fusionkit_unexpected_errors_total Unexpected errors caught (the process kept serving), by where.",
+      "# TYPE fusionkit_unexpected_errors_total counter",
+    );
+    for (const [where, n] of this.unexpected())
+      out.push(`fusionkit_unexpected_errors_total{where="${escapeLabel(where)}"} ${n}`);
     const d = this.loopDelay;
     out.push(
       "# HELP fusionkit_event_loop_delay_seconds Event-loop delay since start (p50, p99, max).",

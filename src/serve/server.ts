@@ -65,7 +65,13 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
   const metrics = new Metrics();
   const breakers = new Breakers({ threshold: o.breakerThreshold, cooldownMs: o.breakerCooldownMs });
   metrics.breakerOpen = () => breakers.openCircuits();
-  const log = new ExchangeLog(o.store.db, { flushMs: o.logFlushMs, redact: upstreams.redact });
+  const log = new ExchangeLog(o.store.db, {
+    flushMs: o.logFlushMs,
+    redact: upstreams.redact,
+    report: (m) => report.line(m),
+  });
+  metrics.exchangeLog = () => log.stats();
+  metrics.unexpected = () => report.unexpected;
   const labels = new Labels(o.store.db, log, o.providers);
   const gateway = new Gateway({
     providers: o.providers,

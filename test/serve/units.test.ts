@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { Breakers } from "../../src/serve/breaker.ts";
@@ -10,6 +11,7 @@ import { parseChatBody } from "../../src/serve/request.ts";
 import { Sessions } from "../../src/serve/sessions.ts";
 import { errorEvent, SseRelay } from "../../src/serve/sse.ts";
 import { redactor } from "../../src/util/redact.ts";
+import { REPO, tempDb } from "../helpers.ts";
 
 describe("circuit breaker", () => {
   test("opens after the threshold, admits one half-open probe after the cooldown, closes on success", () => {
@@ -150,6 +152,74 @@ describe("exchange log", () => {
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(n(), 4, "the timer flushed the rest");
     assert.equal(log.written, 4);
+  });
+
+  /** Another process holding the store's write lock for `ms` (as `fusionkit import` does); resolves once it holds it. */
+  const holdLock = async (path: string, ms: number) => {
+    const child = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const db = new (require("better-sqlite3"))(${JSON.stringify(path)}); db.exec("BEGIN IMMEDIATE");
+         process.stdout.write("locked\\n"); setTimeout(() => { db.exec("COMMIT"); db.close(); }, ${ms});`,
+      ],
+      { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const released = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+    return { released };
+  };
+  const fileLog = (opts: ConstructorParameters<typeof ExchangeLog>[1] = {}) => {
+    const path = tempDb();
+    const db = new Database(path);
+    db.pragma("journal_mode = WAL");
+    const reports: string[] = [];
+    const log = new ExchangeLog(db, { flushMs: 1, busyTimeoutMs: 10, report: (m) => reports.push(m), ...opts });
+    const count = () => (db.prepare("SELECT COUNT(*) AS n FROM gateway_exchanges").get() as { n: number }).n;
+    return { path, db, log, reports, count };
+  };
+
+  test("case 2: a locked store never makes a write throw; rows stay buffered, are retried and all land", async () => {
+    const { path, log, reports, count } = fileLog();
+    const { released } = await holdLock(path, 700);
+    for (let i = 0; i < 50; i++) log.push(row(`r${i}`));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(count(), 0, "the lock is still held");
+    assert.equal(log.pending, 50, "nothing buffered was thrown away");
+    assert.ok((log.failures.get("busy") ?? 0) >= 2, "failed writes are counted and retried");
+    assert.match(reports[0], /write failed \(busy: database is locked\); 50 row\(s\) kept, retrying/);
+    const m = new Metrics();
+    m.exchangeLog = () => log.stats();
+    assert.match(m.render(), /fusionkit_exchange_log_write_failures_total\{reason="busy"\} [1-9]/);
+    assert.match(m.render(), /fusionkit_exchange_log_pending 50/);
+    m.close();
+    await released;
+    await new Promise((r) => setTimeout(r, 1200)); // the backoff tops out at 1 s
+    assert.equal(count(), 50);
+    assert.equal(log.written, 50);
+    assert.equal(log.pending, 0);
+    log.close();
+  });
+
+  test("case 2: close() waits for the lock and stores what is buffered", async () => {
+    const { path, log, count } = fileLog({ flushMs: 10_000 });
+    const { released } = await holdLock(path, 400);
+    for (let i = 0; i < 10; i++) log.push(row(`c${i}`));
+    assert.equal(log.close(), 0, "nothing left unstored");
+    assert.equal(count(), 10);
+    await released;
+  });
+
+  test("a row the store refuses is dropped and reported; the rest of its batch is written", () => {
+    const { log, reports, count } = fileLog({ flushMs: 10_000 });
+    log.push(row("good1"));
+    log.push({ ...row("bad"), status: null as unknown as number });
+    log.push(row("good2"));
+    assert.equal(log.flush(), true);
+    assert.equal(count(), 2);
+    assert.equal(log.dropped, 1);
+    assert.match(reports.join("\n"), /row bad refused by the store \(SQLITE_CONSTRAINT_NOTNULL/);
+    log.close();
   });
 });
 

@@ -108,20 +108,25 @@ export function registerServe(program: Command): void {
       process.stdout.write(
         `fusionkit serve listening on ${running.url} (virtual: ${virtuals.map((v) => v.name).join(", ") || "none"}; upstream models: ${providers.models.size}; auth: ${f.auth ? "keys" : "off"})\n`,
       );
+      const { report } = running;
+      // A stray rejection or exception (a bug in a callback) is reported and counted; it never stops the gateway.
+      process.on("unhandledRejection", (e) => report.error("unhandled rejection", e));
+      process.on("uncaughtException", (e) => report.error("uncaught exception", e));
       const stop = async (signal: string) => {
-        process.stderr.write(`fusionkit serve: ${signal}, finishing in-flight requests\n`);
+        report.line(`${signal}, finishing in-flight requests`);
         await running.close();
         store.close();
-        process.stderr.write(`fusionkit serve: stopped (${running.log.written} exchanges logged)\n`);
+        const left = running.log.pending;
+        report.line(`stopped (${running.log.written} exchanges logged${left ? `; ${left} could not be stored` : ""})`);
         process.exit(0);
       };
       // SIGHUP reloads the router artifacts (e.g. after retraining on the gateway's own traffic).
       process.on("SIGHUP", () => {
         try {
           running.reload(buildVirtuals(f, store));
-          process.stderr.write("fusionkit serve: reloaded router artifacts\n");
+          report.line("reloaded router artifacts");
         } catch (e) {
-          process.stderr.write(`fusionkit serve: reload failed, keeping the old routers: ${(e as Error).message}\n`);
+          report.line(`reload failed, keeping the old routers: ${(e as Error).message}`);
         }
       });
       process.once("SIGINT", () => void stop("SIGINT"));
