@@ -87,9 +87,8 @@ export function replayPolicy(policy: Policy, test: PolicyData, k: number): Repla
     stages: 0,
     reasons: new Map(),
   };
-  const thresholds = policy.agreement();
   policy.plans(test.queries, k).forEach(({ plan, weights }, i) => {
-    const view = recordedView(test.agreement, c, i, thresholds);
+    const view = recordedView(test.agreement, c, i);
     const has = (j: number) => !Number.isNaN(test.performance[i * c + j] as number);
     const r = runRecorded(plan, view, weights, has, test.performance, test.cost, i, c);
     out.performance[i] = r.performance;

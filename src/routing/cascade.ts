@@ -1,4 +1,4 @@
-import { type AgreementThresholds, DEFAULT_AGREEMENT } from "../scoring/answers.ts";
+import type { AnswerKind } from "../scoring/answers.ts";
 import { Rng } from "../util/prng.ts";
 import { stratifiedFolds } from "./math.ts";
 import { lambdaGrid } from "./objective.ts";
@@ -24,15 +24,28 @@ import {
 import type { CandidateInfo, RouteQuery } from "./router.ts";
 
 export interface CascadeParams {
-  /** Candidates a task's chains are built from: its train cost–performance front plus the cheapest, at most this many. */
+  /** A task's chains are built from its train cost–performance front plus the cheapest candidates, at most this many. */
   pool?: number;
-  /** Inner folds that choose the operating points. */
+  /**
+   * Pseudo-rows with which a task's chain scores are shrunk toward the same chain's score over every task;
+   * each λ keeps the value that does best out of fold.
+   */
+  shrinkage?: number[];
+  /** Inner folds that choose the shrinkage per λ and the operating points. */
   folds?: number;
   seed?: number;
   /** λ grid points of the frontier. */
   points?: number;
-  agreement?: AgreementThresholds;
+  /** Similarity thresholds tried per answer kind (exact answers only ever agree when equal). */
+  similarities?: Partial<Record<AnswerKind, number[]>>;
 }
+
+/** Agreement thresholds tried when not told: token F1 for short text, cosine of hashed n-grams for free text. */
+export const DEFAULT_SIMILARITIES: Record<AnswerKind, number[]> = {
+  exact: [1],
+  text: [0.3, 0.5, 0.7, 0.9],
+  free: [0.5, 0.7, 0.9],
+};
 
 /** One group's learned chains: a plan per λ of the grid, and the weights its decisions use. */
 interface GroupState {
@@ -43,7 +56,8 @@ interface GroupState {
 interface CascadeState {
   lambdas: number[];
   points: Record<PolicyPoint, number>;
-  agreement: AgreementThresholds;
+  /** Shrinkage used at each λ. */
+  shrinkage: number[];
   /** Per task, and "*" for tasks unseen in training. */
   groups: Record<string, GroupState>;
   /** Out-of-fold (cost, performance) per λ on train (how the points were chosen). */
@@ -59,9 +73,14 @@ const NEVER = Number.POSITIVE_INFINITY;
  * escalate"); the same with a middle stage (accepted when any two of three agree); and three in parallel
  * with a weighted majority vote.
  */
-export function enumerateChains(pool: readonly number[]): CallPlan[] {
-  const stop = { agree: 2, support: NEVER };
-  const out: CallPlan[] = pool.map((j) => ({ stages: [[j]], stop }));
+export function enumerateChains(pool: readonly number[], similarities: readonly number[] = [1]): CallPlan[] {
+  const out: CallPlan[] = pool.map((j) => ({ stages: [[j]], stop: { agree: 2, support: NEVER, similarity: 1 } }));
+  for (const similarity of similarities) out.push(...multiCallChains(pool, { agree: 2, support: NEVER, similarity }));
+  return out;
+}
+
+function multiCallChains(pool: readonly number[], stop: CallPlan["stop"]): CallPlan[] {
+  const out: CallPlan[] = [];
   for (let a = 0; a < pool.length; a++)
     for (let b = a + 1; b < pool.length; b++) {
       const pair = [pool[a] as number, pool[b] as number];
@@ -116,10 +135,11 @@ export class CascadePolicy implements Policy {
   constructor(params: CascadeParams = {}) {
     this.params = {
       pool: params.pool ?? 5,
+      shrinkage: params.shrinkage ?? [0, 10, 40],
       folds: params.folds ?? 5,
       seed: params.seed ?? 1,
       points: params.points ?? 24,
-      agreement: params.agreement ?? DEFAULT_AGREEMENT,
+      similarities: { ...DEFAULT_SIMILARITIES, ...params.similarities },
     };
   }
 
@@ -127,77 +147,156 @@ export class CascadePolicy implements Policy {
     const n = data.queries.length;
     const c = data.candidates.length;
     if (n === 0) throw new Error("cascade: no training queries");
+    const K = this.params.folds;
     const tasks = data.queries.map((q) => q.task ?? NO_TASK);
     const lambdas = lambdaGrid(meanFinite(data.cost), this.params.points);
-    const foldOf = stratifiedFolds(tasks, this.params.folds, new Rng(this.params.seed));
-    const K = this.params.folds;
-    const byGroup = new Map<string, number[]>([[ALL, [...Array(n).keys()]]]);
+    const foldOf = stratifiedFolds(tasks, K, new Rng(this.params.seed));
+    const byTask = new Map<string, number[]>();
     tasks.forEach((t, i) => {
-      byGroup.set(t, [...(byGroup.get(t) ?? []), i]);
+      byTask.set(t, [...(byTask.get(t) ?? []), i]);
     });
+    const all = [...Array(n).keys()];
 
-    const groups: Record<string, GroupState> = {};
-    const oofP = new Float64Array(lambdas.length);
-    const oofC = new Float64Array(lambdas.length);
-    for (const [g, rows] of byGroup) {
+    // Every group's candidate chains, as indices into one list of distinct chains (so a chain's result over
+    // all tasks can inform a task with few rows).
+    const chains: CallPlan[] = [];
+    const index = new Map<string, number>();
+    const chainsOf = (rows: number[]): { ids: number[]; strength: number[] } => {
       const stats = candidateStats(data, rows);
+      const kinds = new Set(rows.map((i) => data.agreement.kinds[i] as AnswerKind));
+      const sims = [...new Set([...kinds].flatMap((k) => this.params.similarities[k] ?? [1]))];
+      const ids = enumerateChains(chainPool(stats.perf, stats.cost, this.params.pool), sims).map((ch) => {
+        const key = JSON.stringify(ch);
+        let id = index.get(key);
+        if (id === undefined) {
+          id = chains.length;
+          chains.push(ch);
+          index.set(key, id);
+        }
+        return id;
+      });
       // Candidates with no outcome in the group rank below every real one (and serialise as numbers).
-      const strength = [...stats.perf].map((v) => (Number.isFinite(v) ? v : -1));
-      const weights: DecisionWeights = { success: strength, strength };
-      const chains = enumerateChains(chainPool(stats.perf, stats.cost, this.params.pool));
-      // Per chain and inner fold: summed realised performance and cost (rows where a chain cannot run are
-      // scored as its restriction to the candidates that have outcomes).
-      const H = chains.length;
-      const sumP = new Float64Array(H * K);
-      const sumC = new Float64Array(H * K);
-      const cnt = new Float64Array(K);
-      for (const i of rows) {
+      return { ids, strength: [...stats.perf].map((v) => (Number.isFinite(v) ? v : -1)) };
+    };
+    const groupsIn = new Map([...byTask].map(([t, rows]) => [t, { rows, ...chainsOf(rows) }]));
+    const global = chainsOf(all);
+
+    // Realised performance and cost of every chain on every row, summed per task and inner fold.
+    const H = chains.length;
+    const T = groupsIn.size;
+    const taskIdx = new Map([...groupsIn.keys()].map((t, k) => [t, k]));
+    const sumP = new Float64Array(T * H * K);
+    const sumC = new Float64Array(T * H * K);
+    const rowsIn = new Float64Array(T * K);
+    for (const [t, g] of groupsIn) {
+      const ti = taskIdx.get(t) as number;
+      const weights: DecisionWeights = { success: g.strength, strength: g.strength };
+      for (const i of g.rows) {
         const f = foldOf[i] as number;
-        cnt[f]++;
-        const view = recordedView(data.agreement, c, i, this.params.agreement);
+        rowsIn[ti * K + f]++;
+        const view = recordedView(data.agreement, c, i);
         const has = (j: number) => !Number.isNaN(data.performance[i * c + j] as number);
-        chains.forEach((chain, h) => {
-          const r = runRecorded(chain, view, weights, has, data.performance, data.cost, i, c);
-          sumP[h * K + f] += r.performance;
-          sumC[h * K + f] += r.cost;
-        });
-      }
-      const pick = (lambda: number, skip: number): number => {
-        let best = 0;
-        let bestScore = Number.NEGATIVE_INFINITY;
-        let bestCost = Number.POSITIVE_INFINITY;
         for (let h = 0; h < H; h++) {
-          let p = 0;
-          let k = 0;
-          for (let f = 0; f < K; f++)
-            if (f !== skip) {
-              p += sumP[h * K + f] as number;
-              k += sumC[h * K + f] as number;
-            }
-          const score = p - lambda * k;
-          if (score > bestScore + 1e-12 || (Math.abs(score - bestScore) <= 1e-12 && k < bestCost)) {
-            best = h;
-            bestScore = score;
-            bestCost = k;
+          const r = runRecorded(chains[h] as CallPlan, view, weights, has, data.performance, data.cost, i, c);
+          sumP[(ti * H + h) * K + f] += r.performance;
+          sumC[(ti * H + h) * K + f] += r.cost;
+        }
+      }
+    }
+    // The same sums over every task.
+    const allP = new Float64Array(H * K);
+    const allC = new Float64Array(H * K);
+    const allRows = new Float64Array(K);
+    for (let t = 0; t < T; t++) {
+      for (let f = 0; f < K; f++) allRows[f] += rowsIn[t * K + f] as number;
+      for (let x = 0; x < H * K; x++) {
+        allP[x] += sumP[t * H * K + x] as number;
+        allC[x] += sumC[t * H * K + x] as number;
+      }
+    }
+    /** Summed objective of chain h over task ti (−1: every task) without fold `skip`, and the rows counted. */
+    const total = (ti: number, h: number, lambda: number, skip: number): { v: number; rows: number; cost: number } => {
+      const P = ti < 0 ? allP : sumP;
+      const C = ti < 0 ? allC : sumC;
+      const base = ti < 0 ? h * K : (ti * H + h) * K;
+      let v = 0;
+      let rows = 0;
+      let cost = 0;
+      for (let f = 0; f < K; f++) {
+        if (f === skip) continue;
+        const k = C[base + f] as number;
+        v += (P[base + f] as number) - lambda * k;
+        cost += k;
+        rows += (ti < 0 ? allRows[f] : rowsIn[ti * K + f]) as number;
+      }
+      return { v, rows, cost };
+    };
+    /**
+     * The chain of a task at λ: its own mean objective shrunk toward the chain's mean over every task with
+     * weight m (m pseudo-rows), so a task with few rows keeps a chain that works broadly unless its own rows
+     * say otherwise.
+     */
+    const pick = (ti: number, ids: readonly number[], lambda: number, skip: number, m: number): number => {
+      let best = ids[0] as number;
+      let bestScore = Number.NEGATIVE_INFINITY;
+      let bestCost = Number.POSITIVE_INFINITY;
+      for (const h of ids) {
+        const own = total(ti, h, lambda, skip);
+        const wide = m > 0 ? total(-1, h, lambda, skip) : { v: 0, rows: 1, cost: 0 };
+        const score = (own.v + (m * wide.v) / Math.max(wide.rows, 1)) / Math.max(own.rows + m, 1);
+        const cost = own.cost / Math.max(own.rows, 1);
+        if (score > bestScore + 1e-12 || (Math.abs(score - bestScore) <= 1e-12 && cost < bestCost)) {
+          best = h;
+          bestScore = score;
+          bestCost = cost;
+        }
+      }
+      return best;
+    };
+
+    // Out of fold, per λ and shrinkage: chains picked without the fold, scored on it.
+    const ms = this.params.shrinkage;
+    const oof = ms.map(() => lambdas.map(() => ({ performance: 0, cost: 0 })));
+    for (const [t, g] of groupsIn) {
+      const ti = taskIdx.get(t) as number;
+      ms.forEach((m, b) => {
+        lambdas.forEach((l, k) => {
+          for (let f = 0; f < K; f++) {
+            if (!rowsIn[ti * K + f]) continue;
+            const h = pick(ti, g.ids, l, f, m);
+            const o = (oof[b] as OutOfFoldPoint[])[k] as OutOfFoldPoint;
+            o.performance += (sumP[(ti * H + h) * K + f] as number) / n;
+            o.cost += (sumC[(ti * H + h) * K + f] as number) / n;
           }
-        }
-        return best;
-      };
-      groups[g] = { chains: lambdas.map((l) => chains[pick(l, -1)] as CallPlan), strength };
-      if (g === ALL) continue;
-      lambdas.forEach((l, k) => {
-        for (let f = 0; f < K; f++) {
-          if (!cnt[f]) continue;
-          const h = pick(l, f);
-          oofP[k] += sumP[h * K + f] as number;
-          oofC[k] += sumC[h * K + f] as number;
-        }
+        });
       });
     }
-    const outOfFold = lambdas.map((_, k) => ({ performance: (oofP[k] as number) / n, cost: (oofC[k] as number) / n }));
-    const all = [...Array(n).keys()];
+    // Per λ, the shrinkage that does best out of fold (performance − λ·cost).
+    const chosen = lambdas.map((l, k) => {
+      let best = 0;
+      ms.forEach((_, b) => {
+        const o = (oof[b] as OutOfFoldPoint[])[k] as OutOfFoldPoint;
+        const ob = (oof[best] as OutOfFoldPoint[])[k] as OutOfFoldPoint;
+        if (o.performance - l * o.cost > ob.performance - l * ob.cost + 1e-12) best = b;
+      });
+      return best;
+    });
+    const groups: Record<string, GroupState> = {};
+    for (const [t, g] of groupsIn) {
+      const ti = taskIdx.get(t) as number;
+      groups[t] = {
+        chains: lambdas.map((l, k) => chains[pick(ti, g.ids, l, -1, ms[chosen[k] as number] as number)] as CallPlan),
+        strength: g.strength,
+      };
+    }
+    // Tasks unseen in training: the chain that does best over every task.
+    groups[ALL] = {
+      chains: lambdas.map((l) => chains[pick(-1, global.ids, l, -1, 0)] as CallPlan),
+      strength: global.strength,
+    };
+    const outOfFold = lambdas.map((_, k) => (oof[chosen[k] as number] as OutOfFoldPoint[])[k] as OutOfFoldPoint);
     const points = choosePoints(outOfFold, bestSingleOf(data, all));
-    this.s = { lambdas, points, agreement: this.params.agreement, groups, outOfFold };
+    this.s = { lambdas, points, shrinkage: chosen.map((b) => ms[b] as number), groups, outOfFold };
   }
 
   private state_(): CascadeState {
@@ -211,10 +310,6 @@ export class CascadePolicy implements Policy {
 
   point(p: PolicyPoint): number {
     return this.state_().points[p];
-  }
-
-  agreement(): AgreementThresholds {
-    return this.state_().agreement;
   }
 
   outOfFold(): OutOfFoldPoint[] {

@@ -1,4 +1,4 @@
-import { type AgreementThresholds, type AnswerKind, agreementThreshold } from "../scoring/answers.ts";
+import type { AnswerKind } from "../scoring/answers.ts";
 import type { CandidateInfo, RouteQuery, TrainingSet } from "./router.ts";
 
 /**
@@ -15,6 +15,8 @@ export interface StopRule {
   agree: number;
   /** The agreeing answers' summed predicted success is at least this (Infinity: never by confidence). */
   support: number;
+  /** Two answers agree when their similarity is at least this (exact answers: 1 when equal, else 0). */
+  similarity: number;
 }
 
 export interface CallPlan {
@@ -35,8 +37,11 @@ export interface Acceptance {
 export interface AnswerView {
   /** Candidate j gave an answer that could be extracted. */
   answered(j: number): boolean;
-  /** The answers of candidates a and b agree (symmetric; only asked about answered candidates). */
-  agree(a: number, b: number): boolean;
+  /**
+   * Similarity of the answers of a and b in [0,1] (symmetric; only asked about answered candidates):
+   * 1/0 for exact answers, token F1 for short text, embedding cosine for free text.
+   */
+  similarity(a: number, b: number): number;
 }
 
 export interface DecisionWeights {
@@ -53,10 +58,10 @@ interface Group {
 }
 
 /** Groups of agreeing answers among the called candidates, one per answered candidate (its agreeing set). */
-function groups(called: readonly number[], view: AnswerView, w: DecisionWeights): Group[] {
+function groups(called: readonly number[], view: AnswerView, w: DecisionWeights, minSimilarity: number): Group[] {
   const answered = called.filter((j) => view.answered(j));
   return answered.map((pivot) => {
-    const members = answered.filter((j) => j === pivot || view.agree(pivot, j));
+    const members = answered.filter((j) => j === pivot || view.similarity(pivot, j) >= minSimilarity - 1e-6);
     let support = 0;
     for (const j of members) support += w.success[j] as number;
     return { pivot, members, support };
@@ -94,7 +99,7 @@ export function decideAfterStage(
 ): Acceptance | null {
   const last = stage >= plan.stages.length - 1;
   if (last && called.length === 1) return { accepted: called[0] as number, reason: "single" };
-  const gs = groups(called, view, w);
+  const gs = groups(called, view, w, plan.stop.similarity);
   if (!last) {
     let lead: Group | null = null;
     for (const g of gs) if (!lead || stronger(g, lead, w, true)) lead = g;
@@ -146,12 +151,14 @@ export interface PolicyData extends TrainingSet {
 }
 
 /** The recorded answers of query row i as an AnswerView. */
-export function recordedView(t: AgreementTable, c: number, i: number, th: AgreementThresholds): AnswerView {
+export function recordedView(t: AgreementTable, c: number, i: number): AnswerView {
   const base = i * c * c;
-  const min = agreementThreshold(t.kinds[i] as AnswerKind, th);
   return {
     answered: (j) => !Number.isNaN(t.similarity[base + j * c + j] as number),
-    agree: (a, b) => (t.similarity[base + a * c + b] as number) >= min - 1e-6,
+    similarity: (a, b) => {
+      const s = t.similarity[base + a * c + b] as number;
+      return Number.isNaN(s) ? 0 : s;
+    },
   };
 }
 
@@ -166,8 +173,6 @@ export interface Policy {
   fit(data: PolicyData): void;
   /** The λ values of its frontier (performance − λ·cost), cheapest last. */
   lambdas(): number[];
-  /** When answers agree (thresholds per answer kind). */
-  agreement(): AgreementThresholds;
   /** The λ index of each operating point (chosen inside fit). */
   point(p: PolicyPoint): number;
   /** One plan per query at λ index `k`, with the weights its decisions use. */

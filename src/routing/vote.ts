@@ -1,4 +1,3 @@
-import { type AgreementThresholds, DEFAULT_AGREEMENT } from "../scoring/answers.ts";
 import { Rng } from "../util/prng.ts";
 import { runRecorded } from "./cascade.ts";
 import { stratifiedFolds } from "./math.ts";
@@ -24,7 +23,8 @@ export interface VoteParams {
   folds?: number;
   seed?: number;
   points?: number;
-  agreement?: AgreementThresholds;
+  /** Agreement thresholds tried for text and free answers (exact answers agree only when equal). */
+  similarities?: number[];
 }
 
 interface VoteState {
@@ -32,10 +32,10 @@ interface VoteState {
   baseParams: Record<string, unknown>;
   baseState: unknown;
   lambdas: number[];
-  /** Voters per λ. */
+  /** Voters and agreement threshold per λ. */
   k: number[];
+  similarity: number[];
   points: Record<PolicyPoint, number>;
-  agreement: AgreementThresholds;
   strength: number[];
   outOfFold: OutOfFoldPoint[];
 }
@@ -51,12 +51,13 @@ export function votePlan(
   candidates: readonly CandidateInfo[],
   lambda: number,
   k: number,
+  similarity: number,
 ): CallPlan {
   const scale = { perfMin: 0, perfMax: 1, costMin: 0, costMax: 1 };
   const ranked = rank(pred, candidates, { lambda }, scale).filter((r) => !Number.isNaN(r.score));
   const col = new Map(candidates.map((c, j) => [c.key, j]));
   const voters = ranked.slice(0, k).map((r) => col.get(r.key) as number);
-  return { stages: [voters], stop: { agree: NEVER, support: NEVER } };
+  return { stages: [voters], stop: { agree: NEVER, support: NEVER, similarity } };
 }
 
 /**
@@ -81,7 +82,7 @@ export class VotePolicy implements Policy {
       folds: params.folds ?? 5,
       seed: params.seed ?? 1,
       points: params.points ?? 24,
-      agreement: params.agreement ?? DEFAULT_AGREEMENT,
+      similarities: params.similarities ?? [0.5, 0.7, 0.9],
     };
   }
 
@@ -114,38 +115,41 @@ export class VotePolicy implements Policy {
     const lambdas = lambdaGrid(meanFinite(data.cost), this.params.points);
     const ks = this.params.ks.filter((k) => k >= 1 && k <= c);
     const chosenK: number[] = [];
+    const chosenSim: number[] = [];
     const outOfFold: OutOfFoldPoint[] = [];
     for (const lambda of lambdas) {
-      let best: { k: number; score: number; p: number; cost: number } | null = null;
-      for (const k of ks) {
-        let P = 0;
-        let C = 0;
-        for (let i = 0; i < n; i++) {
-          const pred = {
-            performance: oofPerf.subarray(i * c, (i + 1) * c),
-            cost: oofCost.subarray(i * c, (i + 1) * c),
-          };
-          const plan = votePlan(pred, data.candidates, lambda, k);
-          const w: DecisionWeights = { success: pred.performance, strength };
-          const view = recordedView(data.agreement, c, i, this.params.agreement);
-          const r = runRecorded(
-            plan,
-            view,
-            w,
-            (j) => !Number.isNaN(data.performance[i * c + j] as number),
-            data.performance,
-            data.cost,
-            i,
-            c,
-          );
-          P += r.performance;
-          C += r.cost;
+      let best: { k: number; sim: number; score: number; p: number; cost: number } | null = null;
+      for (const k of ks)
+        for (const sim of k === 1 ? [1] : this.params.similarities) {
+          let P = 0;
+          let C = 0;
+          for (let i = 0; i < n; i++) {
+            const pred = {
+              performance: oofPerf.subarray(i * c, (i + 1) * c),
+              cost: oofCost.subarray(i * c, (i + 1) * c),
+            };
+            const plan = votePlan(pred, data.candidates, lambda, k, sim);
+            const w: DecisionWeights = { success: pred.performance, strength };
+            const view = recordedView(data.agreement, c, i);
+            const r = runRecorded(
+              plan,
+              view,
+              w,
+              (j) => !Number.isNaN(data.performance[i * c + j] as number),
+              data.performance,
+              data.cost,
+              i,
+              c,
+            );
+            P += r.performance;
+            C += r.cost;
+          }
+          const score = (P - lambda * C) / n;
+          if (!best || score > best.score + 1e-12) best = { k, sim, score, p: P / n, cost: C / n };
         }
-        const score = (P - lambda * C) / n;
-        if (!best || score > best.score + 1e-12) best = { k, score, p: P / n, cost: C / n };
-      }
-      const b = best as { k: number; p: number; cost: number };
+      const b = best as { k: number; sim: number; p: number; cost: number };
       chosenK.push(b.k);
+      chosenSim.push(b.sim);
       outOfFold.push({ performance: b.p, cost: b.cost });
     }
     const points = choosePoints(outOfFold, bestSingleOf(data, [...Array(n).keys()]));
@@ -159,8 +163,8 @@ export class VotePolicy implements Policy {
       baseState: router.state(),
       lambdas,
       k: chosenK,
+      similarity: chosenSim,
       points,
-      agreement: this.params.agreement,
       strength,
       outOfFold,
     };
@@ -177,10 +181,6 @@ export class VotePolicy implements Policy {
 
   point(p: PolicyPoint): number {
     return this.state_().points[p];
-  }
-
-  agreement(): AgreementThresholds {
-    return this.state_().agreement;
   }
 
   outOfFold(): OutOfFoldPoint[] {
@@ -203,7 +203,7 @@ export class VotePolicy implements Policy {
         cost: p.cost.subarray(i * c, (i + 1) * c),
       };
       return {
-        plan: votePlan(row, this.candidates, s.lambdas[k] as number, s.k[k] as number),
+        plan: votePlan(row, this.candidates, s.lambdas[k] as number, s.k[k] as number, s.similarity[k] as number),
         weights: { success: row.performance, strength: s.strength },
       };
     });

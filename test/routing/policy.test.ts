@@ -12,15 +12,17 @@ import {
 } from "../../src/routing/policy.ts";
 import { choosePoints, restrictPlan } from "../../src/routing/policy-fit.ts";
 import type { CandidateInfo } from "../../src/routing/router.ts";
-import { DEFAULT_AGREEMENT } from "../../src/scoring/answers.ts";
 
 /** Answers by candidate ("" = none extractable); agreement = equal strings. */
 function view(answers: string[]): AnswerView {
-  return { answered: (j) => answers[j] !== "", agree: (a, b) => answers[a] === answers[b] };
+  return { answered: (j) => answers[j] !== "", similarity: (a, b) => (answers[a] === answers[b] ? 1 : 0) };
 }
 
 const W = { success: [0.5, 0.6, 0.9, 0.7], strength: [0.5, 0.6, 0.9, 0.7] };
-const CASCADE: CallPlan = { stages: [[0, 1], [2]], stop: { agree: 2, support: Number.POSITIVE_INFINITY } };
+const CASCADE: CallPlan = {
+  stages: [[0, 1], [2]],
+  stop: { agree: 2, support: Number.POSITIVE_INFINITY, similarity: 1 },
+};
 
 test("cascade decision: the cheap pair agrees → accepted after stage 1, the more confident of the two answers", () => {
   const e = executePlan(CASCADE, view(["x", "x", "y", ""]), W);
@@ -41,21 +43,21 @@ test("a stage without extractable answers escalates; nobody answering at the end
 });
 
 test("confidence stop rule: summed predicted success of agreeing answers ≥ τ accepts a single answer", () => {
-  const plan: CallPlan = { stages: [[3], [2]], stop: { agree: 2, support: 0.65 } };
+  const plan: CallPlan = { stages: [[3], [2]], stop: { agree: 2, support: 0.65, similarity: 1 } };
   assert.deepEqual(executePlan(plan, view(["", "", "y", "x"]), W), {
     accepted: 3,
     reason: "confident",
     calls: [3],
     stages: 1,
   });
-  const strict: CallPlan = { stages: [[3], [2]], stop: { agree: 2, support: 0.75 } };
+  const strict: CallPlan = { stages: [[3], [2]], stop: { agree: 2, support: 0.75, similarity: 1 } };
   assert.equal(executePlan(strict, view(["", "", "y", "x"]), W).calls.length, 2);
 });
 
 test("vote of three: majority of answers, ties to the stronger candidate", () => {
   const vote: CallPlan = {
     stages: [[0, 1, 3]],
-    stop: { agree: Number.POSITIVE_INFINITY, support: Number.POSITIVE_INFINITY },
+    stop: { agree: Number.POSITIVE_INFINITY, support: Number.POSITIVE_INFINITY, similarity: 1 },
   };
   // 0 and 1 agree (support 1.1) against 3 (0.7).
   assert.equal(executePlan(vote, view(["x", "x", "", "y"]), W).accepted, 1);
@@ -170,8 +172,8 @@ test("policySubset keeps each row's agreement and recordedView reads it", () => 
   const data = toy(4);
   const s = policySubset(data, [1, 2]);
   assert.equal(s.queries.length, 2);
-  const v0 = recordedView(s.agreement, 3, 0, DEFAULT_AGREEMENT); // row 1: hard, pair disagrees
-  const v1 = recordedView(s.agreement, 3, 1, DEFAULT_AGREEMENT); // row 2: easy, all agree
-  assert.equal(v0.agree(0, 1), false);
-  assert.equal(v1.agree(0, 1), true);
+  const v0 = recordedView(s.agreement, 3, 0); // row 1: hard, pair disagrees
+  const v1 = recordedView(s.agreement, 3, 1); // row 2: easy, all agree
+  assert.equal(v0.similarity(0, 1), 0);
+  assert.equal(v1.similarity(0, 1), 1);
 });
