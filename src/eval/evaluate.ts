@@ -98,6 +98,11 @@ export interface RouterResult {
   source: string;
   /** Multi-call policies only: operating point, calls and stages per query, stage latency, stop reasons. */
   policy?: PolicyFigures;
+  /**
+   * Single-call routers: candidate index chosen for each scored query under this scenario (−1: none); stored
+   * with eval runs. Absent for multi-call policies (their answer may come from several calls).
+   */
+  choices?: Int32Array;
 }
 
 export interface SingleResult extends PerfCost {
@@ -254,6 +259,7 @@ export function evaluateRouters(
         fitSeconds,
         predictSeconds,
         source,
+        choices,
       });
     }
     bar.update(r + 1);

@@ -8,8 +8,9 @@ import type { Policy } from "../routing/policy.ts";
 import { buildPolicyData } from "../routing/policy-data.ts";
 import type { Router } from "../routing/router.ts";
 import { type CvOptions, crossValidateRouters } from "./cv.ts";
-import { type EvalResult, evaluateRouters, type RouterEntry } from "./evaluate.ts";
+import { evaluateRouters, type RouterEntry } from "./evaluate.ts";
 import type { PolicyEntry } from "./policies.ts";
+import type { EvalRun } from "./runs.ts";
 
 /** A router loaded from an artifact: fitted, with the scales and embedder it was trained with. */
 export interface LoadedRouter {
@@ -48,7 +49,7 @@ export interface RunEvaluationOptions {
  * Load the train and evaluation splits of a dataset from the store (same candidate columns, embeddings
  * from the store's cache) and evaluate the routers: the one path both `fusionkit eval` and the demo take.
  */
-export async function runEvaluation(o: RunEvaluationOptions): Promise<EvalResult> {
+export async function runEvaluation(o: RunEvaluationOptions): Promise<EvalRun> {
   const candidates = datasetCandidateKeys(o.store, o.dataset);
   for (const l of o.loaded ?? []) {
     if (l.embedder !== o.embedder.name)
@@ -108,5 +109,5 @@ export async function runEvaluation(o: RunEvaluationOptions): Promise<EvalResult
     policies,
     perCallLatencyMs: o.perCallLatencyMs,
   });
-  return cv ? { ...result, cv } : result;
+  return { ...result, ...(cv ? { cv } : {}), queryIds: test.queryIds };
 }

@@ -8,11 +8,12 @@ import { seedEmbeddingCache } from "../../embed/bundled.ts";
 import { createEmbedder, DEFAULT_EMBEDDER, EMBEDDER_SPEC_HELP } from "../../embed/registry.ts";
 import type { EvalResult } from "../../eval/evaluate.ts";
 import { runEvaluation } from "../../eval/run.ts";
+import { saveEvalRun } from "../../eval/runs.ts";
 import { fmt, formatEvalTable, leadingRouter, usd, writeEvalReport } from "../../report/eval-report.ts";
 import { createRouter, ROUTER_NAMES } from "../../routing/registry.ts";
 import { progress } from "../../util/progress.ts";
 import { openStore } from "../options.ts";
-import { DEFAULT_SCENARIOS, parseRouters, parseScenarios } from "./eval.ts";
+import { DEFAULT_SCENARIOS, evalJson, parseRouters, parseScenarios } from "./eval.ts";
 
 /** The bundled real data the demo runs on (see data/README.md). */
 const DATA_DIR = resolve(import.meta.dirname, "../../../data");
@@ -80,6 +81,8 @@ export function registerDemo(program: Command): void {
             scenarios,
             log,
           });
+          const settings = { command: "demo", routers, artifacts: [], scenarios, embedder: embedder.name };
+          saveEvalRun(store.db, b.dataset, settings, result, evalJson(b.dataset, result));
           const dir = resolve(opts.out, b.dataset);
           const files = writeEvalReport(result, dir, `FusionKit demo: ${b.dataset}`);
           process.stdout.write(

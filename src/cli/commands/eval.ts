@@ -4,6 +4,7 @@ import { createEmbedder, DEFAULT_EMBEDDER, EMBEDDER_SPEC_HELP } from "../../embe
 import { type CvOptions, DEFAULT_CV_FOLDS, DEFAULT_CV_SEED } from "../../eval/cv.ts";
 import type { EvalResult } from "../../eval/evaluate.ts";
 import { runEvaluation } from "../../eval/run.ts";
+import { saveEvalRun } from "../../eval/runs.ts";
 import { formatEvalTable, writeEvalReport } from "../../report/eval-report.ts";
 import { loadArtifactRouter } from "../../routing/artifacts.ts";
 import { SCENARIOS, type Scenario } from "../../routing/objective.ts";
@@ -84,7 +85,12 @@ export function parseRouters(value: string | undefined, fallback: readonly strin
  * per-query strong-call curves (one point per test query; the report plots them).
  */
 export function evalJson(dataset: string, r: EvalResult): unknown {
-  return { dataset, ...r, routers: r.routers.map(({ strongCallCurve: _curve, ...rest }) => rest) };
+  const { queryIds: _ids, ...rest } = r as EvalResult & { queryIds?: string[] };
+  return {
+    dataset,
+    ...rest,
+    routers: r.routers.map(({ strongCallCurve: _curve, choices: _choices, ...router }) => router),
+  };
 }
 
 export function registerEval(program: Command): void {
@@ -111,6 +117,7 @@ export function registerEval(program: Command): void {
       .option("--cv-seed <n>", "seed of the cross-validation folds", String(DEFAULT_CV_SEED))
       .option("--report-dir <dir>", "write report.md and SVG plots here (default: reports/<dataset>)")
       .option("--no-report", "do not write the report folder")
+      .option("--no-save", "do not keep this run in the store (runs are listed by 'fusionkit ui')")
       .option("--json", "print one JSON object (see README)"),
   ).action(
     async (opts: {
@@ -127,6 +134,7 @@ export function registerEval(program: Command): void {
       callLatencyMs: string;
       reportDir?: string;
       report: boolean;
+      save: boolean;
       json?: boolean;
     }) => {
       const split = parseSplit(opts.split) ?? "test";
@@ -171,6 +179,11 @@ export function registerEval(program: Command): void {
           createPolicy: (name) => createPolicy(name),
           perCallLatencyMs,
         });
+        if (opts.save) {
+          const settings = { command: "eval", routers, artifacts: artifactFiles, scenarios, embedder: embedder.name };
+          const id = saveEvalRun(store.db, dataset, settings, result, evalJson(dataset, result));
+          log(`stored as evaluation run ${id} in ${store.path}`);
+        }
         if (opts.report) {
           const dir = opts.reportDir ?? `reports/${dataset}`;
           const files = writeEvalReport(result, dir, `FusionKit evaluation: ${dataset}`);

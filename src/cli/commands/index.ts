@@ -82,6 +82,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "grade stored responses with a judge model (FusionFactory rubric)",
     load: async () => (await import("./judge.ts")).registerJudge,
   },
+  {
+    name: "ui",
+    summary: "web dashboard: routing data, stored evaluation runs and live gateway traffic",
+    load: async () => (await import("./ui.ts")).registerUi,
+  },
 ];
 
 /**

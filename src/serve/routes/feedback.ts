@@ -8,7 +8,7 @@ import { FeedbackError } from "../labels.ts";
  * POST /v1/feedback {"request_id": "...", "score": 0..1}: label a served exchange with how well it did. The
  * label becomes a routing-data outcome at once (dataset "gateway"), ready for `fusionkit train`.
  */
-export function registerFeedback(app: Hono<Env>, deps: AppDeps): void {
+export function registerFeedback(app: Hono<Env>, deps: Pick<AppDeps, "labels" | "bodyLimit">): void {
   app.post("/v1/feedback", async (c) => {
     const { value } = await readJsonBody(c.env.incoming, deps.bodyLimit);
     const body = value as { request_id?: unknown; score?: unknown } | null;

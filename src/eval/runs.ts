@@ -1,0 +1,139 @@
+import type Database from "better-sqlite3";
+import { parseCandidateKey } from "../data/types.ts";
+import type { EvalResult } from "./evaluate.ts";
+
+/**
+ * Stored evaluation runs: every `fusionkit eval` (and demo) run is kept in the store with its settings, its
+ * result (the `eval --json` object) and each router's per-query choice under each scenario, so the dashboard
+ * can show past runs, their frontiers and the queries where a router chose differently from the best single
+ * model, without re-running anything.
+ */
+
+export const EVAL_RUNS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS eval_runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  dataset TEXT NOT NULL,
+  split TEXT NOT NULL,
+  settings TEXT NOT NULL,
+  result TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS eval_choices (
+  run_id INTEGER NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,
+  router TEXT NOT NULL,
+  scenario TEXT NOT NULL,
+  query_id TEXT NOT NULL,
+  model TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  PRIMARY KEY (run_id, router, scenario, query_id)
+) WITHOUT ROWID;
+`;
+
+/** What a run was asked to do (the eval command's settings). */
+export interface EvalSettings {
+  routers: string[];
+  artifacts: string[];
+  scenarios: string[];
+  embedder: string;
+  /** "eval" or "demo". */
+  command: string;
+}
+
+/** An evaluation's result plus the ids of the scored queries (row i of each router's `choices`). */
+export type EvalRun = EvalResult & { queryIds: string[] };
+
+export interface StoredRunSummary {
+  id: number;
+  at: string;
+  dataset: string;
+  split: string;
+  settings: EvalSettings;
+  queries: number;
+  routers: number;
+  bestSingle: string;
+}
+
+export function ensureEvalRunTables(db: Database.Database): void {
+  db.exec(EVAL_RUNS_SCHEMA);
+}
+
+/**
+ * Store a run and its per-query choices in one transaction; returns the run id. `result` is what
+ * `eval --json` prints (the per-query arrays are kept in eval_choices instead).
+ */
+export function saveEvalRun(
+  db: Database.Database,
+  dataset: string,
+  settings: EvalSettings,
+  run: EvalRun,
+  result: unknown,
+): number {
+  ensureEvalRunTables(db);
+  const insRun = db.prepare("INSERT INTO eval_runs (at, dataset, split, settings, result) VALUES (?, ?, ?, ?, ?)");
+  const insChoice = db.prepare(
+    "INSERT OR REPLACE INTO eval_choices (run_id, router, scenario, query_id, model, mode) VALUES (?, ?, ?, ?, ?, ?)",
+  );
+  const candidates = run.candidates.map(parseCandidateKey);
+  return db.transaction(() => {
+    const id = Number(
+      insRun.run(new Date().toISOString(), dataset, run.split, JSON.stringify(settings), JSON.stringify(result))
+        .lastInsertRowid,
+    );
+    for (const r of run.routers)
+      r.choices?.forEach((j, i) => {
+        const c = candidates[j];
+        const q = run.queryIds[i];
+        if (c && q !== undefined) insChoice.run(id, r.name, r.scenario, q, c.model, c.mode);
+      });
+    return id;
+  })();
+}
+
+export function listEvalRuns(db: Database.Database): StoredRunSummary[] {
+  ensureEvalRunTables(db);
+  // Summary fields come from JSON in SQL, so listing never parses whole results.
+  return db
+    .prepare<
+      [],
+      {
+        id: number;
+        at: string;
+        dataset: string;
+        split: string;
+        settings: string;
+        queries: number;
+        routers: number;
+        best: string;
+      }
+    >(
+      `SELECT id, at, dataset, split, settings, json_extract(result, '$.queries') AS queries,
+       json_array_length(result, '$.routers') AS routers, json_extract(result, '$.bestSingle.model') AS best
+       FROM eval_runs ORDER BY id DESC`,
+    )
+    .all()
+    .map((r) => ({
+      id: r.id,
+      at: r.at,
+      dataset: r.dataset,
+      split: r.split,
+      settings: JSON.parse(r.settings) as EvalSettings,
+      queries: r.queries,
+      routers: r.routers,
+      bestSingle: r.best,
+    }));
+}
+
+/** One stored run: its settings and the `eval --json` object; null when there is no such run. */
+export function loadEvalRun(
+  db: Database.Database,
+  id: number,
+): { id: number; at: string; dataset: string; split: string; settings: EvalSettings; result: unknown } | null {
+  ensureEvalRunTables(db);
+  const r = db
+    .prepare<[number], { id: number; at: string; dataset: string; split: string; settings: string; result: string }>(
+      "SELECT id, at, dataset, split, settings, result FROM eval_runs WHERE id = ?",
+    )
+    .get(id);
+  if (!r) return null;
+  return { ...r, settings: JSON.parse(r.settings) as EvalSettings, result: JSON.parse(r.result) };
+}

@@ -1,0 +1,348 @@
+import type Database from "better-sqlite3";
+import { likeAnywhere } from "../params.ts";
+
+/**
+ * The gateway's traffic from its exchange log (gateway_exchanges), aggregated in SQL over a time window:
+ * request rate, errors, fallbacks, latency percentiles and per-model share and spend per time bucket, and
+ * the exchange log one page at a time (newest first, keyset pagination). The indexes below make every
+ * aggregate an index-only scan of the window, so the answer time follows the window, not the log size.
+ */
+
+export const UI_INDEXES = `
+CREATE INDEX IF NOT EXISTS gateway_exchanges_ui_window
+  ON gateway_exchanges(at, status, attempts, latency_ms, cost, served_model);
+CREATE INDEX IF NOT EXISTS gateway_exchanges_ui_model ON gateway_exchanges(served_model, at);
+`;
+
+export function ensureGatewayIndexes(db: Database.Database): void {
+  db.exec(UI_INDEXES);
+}
+
+/** Buckets per chart: enough to see a trend, few enough to draw and send quickly. */
+export const BUCKETS = 60;
+
+export interface TimeWindow {
+  /** Epoch ms, inclusive. */
+  from: number;
+  /** Epoch ms, exclusive. */
+  to: number;
+  /** Bucket width in ms. */
+  step: number;
+}
+
+/** The last `seconds` before `now`, or (null) everything logged. */
+export function timeWindow(db: Database.Database, seconds: number | null, now: number): TimeWindow {
+  let from: number;
+  let to = now;
+  if (seconds === null) {
+    const r = db
+      .prepare<[], { lo: number | null; hi: number | null }>(
+        "SELECT MIN(at) AS lo, MAX(at) AS hi FROM gateway_exchanges",
+      )
+      .get() as { lo: number | null; hi: number | null };
+    from = r.lo ?? now - 3600_000;
+    to = Math.max(now, (r.hi ?? now) + 1);
+  } else from = now - seconds * 1000;
+  const step = Math.max(1000, Math.ceil((to - from) / BUCKETS / 1000) * 1000);
+  return { from, to, step };
+}
+
+export interface Bucket {
+  t: number;
+  requests: number;
+  errors: number;
+  fallbacks: number;
+  spend: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+export interface ModelBucket {
+  t: number;
+  model: string;
+  requests: number;
+  spend: number;
+}
+export interface GatewayOverview {
+  window: TimeWindow;
+  /** Newest exchange in the whole log (epoch ms), null when the log is empty. */
+  latestAt: number | null;
+  totals: {
+    requests: number;
+    perSecond: number;
+    errors: number;
+    fallbacks: number;
+    spend: number;
+    p50: number | null;
+    p95: number | null;
+    p99: number | null;
+  };
+  statuses: Array<{ status: number; requests: number }>;
+  models: Array<{ model: string; requests: number; share: number; spend: number; meanLatency: number }>;
+  series: Bucket[];
+  modelSeries: ModelBucket[];
+}
+
+const IN_WINDOW = "at >= ? AND at < ?";
+
+export function gatewayOverview(db: Database.Database, w: TimeWindow): GatewayOverview {
+  const bucket = "CAST((at - ?) / ? AS INTEGER)";
+  const series = db
+    .prepare<unknown[], Omit<Bucket, "t"> & { b: number }>(
+      `SELECT ${bucket} AS b, COUNT(*) AS requests, SUM(status >= 400) AS errors, SUM(attempts > 1) AS fallbacks,
+       TOTAL(cost) AS spend, percentile(latency_ms, 50) AS p50, percentile(latency_ms, 95) AS p95,
+       percentile(latency_ms, 99) AS p99
+       FROM gateway_exchanges WHERE ${IN_WINDOW} GROUP BY b ORDER BY b`,
+    )
+    .all(w.from, w.step, w.from, w.to)
+    .map(({ b, ...rest }) => ({ t: w.from + b * w.step, ...rest }));
+  const modelSeries = db
+    .prepare<unknown[], { b: number; model: string; requests: number; spend: number }>(
+      `SELECT ${bucket} AS b, served_model AS model, COUNT(*) AS requests, TOTAL(cost) AS spend
+       FROM gateway_exchanges WHERE ${IN_WINDOW} AND served_model IS NOT NULL GROUP BY b, served_model ORDER BY b`,
+    )
+    .all(w.from, w.step, w.from, w.to)
+    .map(({ b, ...rest }) => ({ t: w.from + b * w.step, ...rest }));
+  const pct = db
+    .prepare<unknown[], { p50: number | null; p95: number | null; p99: number | null }>(
+      `SELECT percentile(latency_ms, 50) AS p50, percentile(latency_ms, 95) AS p95, percentile(latency_ms, 99) AS p99
+       FROM gateway_exchanges WHERE ${IN_WINDOW}`,
+    )
+    .get(w.from, w.to) as { p50: number | null; p95: number | null; p99: number | null };
+  const statuses = db
+    .prepare<unknown[], { status: number; requests: number }>(
+      `SELECT status, COUNT(*) AS requests FROM gateway_exchanges WHERE ${IN_WINDOW} GROUP BY status ORDER BY status`,
+    )
+    .all(w.from, w.to);
+  const latest = db.prepare<[], { hi: number | null }>("SELECT MAX(at) AS hi FROM gateway_exchanges").get() as {
+    hi: number | null;
+  };
+
+  const requests = series.reduce((s, b) => s + b.requests, 0);
+  const sum = (f: (b: Bucket) => number) => series.reduce((s, b) => s + f(b), 0);
+  const perModel = new Map<string, { requests: number; spend: number }>();
+  for (const m of modelSeries) {
+    const t = perModel.get(m.model) ?? { requests: 0, spend: 0 };
+    t.requests += m.requests;
+    t.spend += m.spend;
+    perModel.set(m.model, t);
+  }
+  const served = [...perModel.values()].reduce((s, m) => s + m.requests, 0);
+  const latency = db
+    .prepare<unknown[], { model: string; mean: number }>(
+      `SELECT served_model AS model, AVG(latency_ms) AS mean FROM gateway_exchanges
+       WHERE ${IN_WINDOW} AND served_model IS NOT NULL GROUP BY served_model`,
+    )
+    .all(w.from, w.to);
+  const spanSeconds = (Math.min(w.to, Date.now()) - w.from) / 1000;
+  return {
+    window: w,
+    latestAt: latest.hi,
+    totals: {
+      requests,
+      perSecond: spanSeconds > 0 ? requests / spanSeconds : 0,
+      errors: sum((b) => b.errors),
+      fallbacks: sum((b) => b.fallbacks),
+      spend: sum((b) => b.spend),
+      ...pct,
+    },
+    statuses,
+    models: [...perModel]
+      .map(([model, m]) => ({
+        model,
+        requests: m.requests,
+        share: served ? m.requests / served : 0,
+        spend: m.spend,
+        meanLatency: latency.find((l) => l.model === model)?.mean ?? 0,
+      }))
+      .sort((a, b) => b.requests - a.requests),
+    series,
+    modelSeries,
+  };
+}
+
+export type ExchangeStatusFilter = "ok" | "error" | "fallback";
+export const EXCHANGE_STATUS_FILTERS: readonly ExchangeStatusFilter[] = ["ok", "error", "fallback"];
+
+export interface ExchangeFilter {
+  window: TimeWindow;
+  model?: string | null;
+  status?: ExchangeStatusFilter | null;
+  text?: string | null;
+  /** Cursor from the previous page: rows strictly older than this (at, rowid). */
+  before?: { at: number; rowid: number } | null;
+  limit: number;
+}
+
+export interface ExchangeRow {
+  requestId: string;
+  at: number;
+  requestedModel: string;
+  router: string | null;
+  servedModel: string | null;
+  mode: string | null;
+  status: number;
+  latencyMs: number;
+  cost: number | null;
+  attempts: number;
+  stream: boolean;
+  query: string;
+  error: string | null;
+  feedback: number | null;
+  /** Pass as `before` to get the next (older) page. */
+  cursor: string;
+}
+
+export function exchangesPage(
+  db: Database.Database,
+  f: ExchangeFilter,
+): { total: number; rows: ExchangeRow[]; next: string | null } {
+  const parts = ["e.at >= ?", "e.at < ?"];
+  const params: unknown[] = [f.window.from, f.window.to];
+  if (f.model) {
+    parts.push("e.served_model = ?");
+    params.push(f.model);
+  }
+  if (f.status === "ok") parts.push("e.status < 400");
+  else if (f.status === "error") parts.push("e.status >= 400");
+  else if (f.status === "fallback") parts.push("e.attempts > 1");
+  if (f.text) {
+    parts.push("e.query LIKE ? ESCAPE '\\'");
+    params.push(likeAnywhere(f.text));
+  }
+  const where = parts.join(" AND ");
+  const total = (
+    db
+      .prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM gateway_exchanges e WHERE ${where}`)
+      .get(...params) as { n: number }
+  ).n;
+  const page = f.before ? " AND (e.at < ? OR (e.at = ? AND e.rowid < ?))" : "";
+  const pageParams = f.before ? [f.before.at, f.before.at, f.before.rowid] : [];
+  const rows = db
+    .prepare<
+      unknown[],
+      {
+        rid: number;
+        request_id: string;
+        at: number;
+        requested_model: string;
+        router: string | null;
+        served_model: string | null;
+        mode: string | null;
+        status: number;
+        latency_ms: number;
+        cost: number | null;
+        attempts: number;
+        stream: number;
+        query: string;
+        error: string | null;
+        feedback: number | null;
+      }
+    >(
+      `SELECT e.rowid AS rid, e.request_id, e.at, e.requested_model, e.router, e.served_model, e.mode, e.status,
+       e.latency_ms, e.cost, e.attempts, e.stream, substr(e.query, 1, 200) AS query, substr(e.error, 1, 300) AS error,
+       f.score AS feedback
+       FROM gateway_exchanges e LEFT JOIN gateway_feedback f ON f.request_id = e.request_id
+       WHERE ${where}${page} ORDER BY e.at DESC, e.rowid DESC LIMIT ?`,
+    )
+    .all(...params, ...pageParams, f.limit);
+  const out = rows.map((r) => ({
+    requestId: r.request_id,
+    at: r.at,
+    requestedModel: r.requested_model,
+    router: r.router,
+    servedModel: r.served_model,
+    mode: r.mode,
+    status: r.status,
+    latencyMs: r.latency_ms,
+    cost: r.cost,
+    attempts: r.attempts,
+    stream: r.stream === 1,
+    query: r.query,
+    error: r.error,
+    feedback: r.feedback,
+    cursor: `${r.at}:${r.rid}`,
+  }));
+  const last = out[out.length - 1];
+  return { total, rows: out, next: out.length === f.limit && last ? last.cursor : null };
+}
+
+export function parseCursor(value: string | undefined): { at: number; rowid: number } | null {
+  if (!value) return null;
+  const m = /^(\d+(?:\.\d+)?):(\d+)$/.exec(value);
+  if (!m) return null;
+  return { at: Number(m[1]), rowid: Number(m[2]) };
+}
+
+/** One entry of the routing decision as the gateway logged it (x-fusionkit-candidates). */
+export interface RankedEntry {
+  candidate: string;
+  score: number | null;
+  performance: number | null;
+  cost: number | null;
+}
+
+/** "key;score=0.61;perf=0.7;cost=1.2e-5, key2;..." → entries (unknown fields are ignored). */
+export function parseCandidates(header: string | null): RankedEntry[] {
+  if (!header) return [];
+  return header
+    .split(", ")
+    .map((part) => {
+      const [candidate = "", ...fields] = part.trim().split(";");
+      const value = (name: string) => {
+        const f = fields.find((x) => x.startsWith(`${name}=`));
+        const n = f ? Number(f.slice(name.length + 1)) : Number.NaN;
+        return Number.isFinite(n) ? n : null;
+      };
+      return { candidate, score: value("score"), performance: value("perf"), cost: value("cost") };
+    })
+    .filter((e) => e.candidate);
+}
+
+export interface ExchangeDetail extends Omit<ExchangeRow, "cursor"> {
+  session: string | null;
+  keyId: string | null;
+  query: string;
+  request: string | null;
+  response: string | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  ttfbMs: number | null;
+  ranked: RankedEntry[];
+}
+
+export function exchangeDetail(db: Database.Database, requestId: string): ExchangeDetail | null {
+  const r = db
+    .prepare<[string], Record<string, unknown>>(
+      `SELECT e.*, f.score AS feedback FROM gateway_exchanges e
+       LEFT JOIN gateway_feedback f ON f.request_id = e.request_id WHERE e.request_id = ?`,
+    )
+    .get(requestId);
+  if (!r) return null;
+  const str = (k: string) => (r[k] ?? null) as string | null;
+  const num = (k: string) => (r[k] ?? null) as number | null;
+  return {
+    requestId: r.request_id as string,
+    at: r.at as number,
+    requestedModel: r.requested_model as string,
+    router: str("router"),
+    servedModel: str("served_model"),
+    mode: str("mode"),
+    status: r.status as number,
+    latencyMs: r.latency_ms as number,
+    cost: num("cost"),
+    attempts: r.attempts as number,
+    stream: r.stream === 1,
+    query: r.query as string,
+    error: str("error"),
+    feedback: num("feedback"),
+    session: str("session"),
+    keyId: str("key_id"),
+    request: str("request"),
+    response: str("response"),
+    inputTokens: num("input_tokens"),
+    outputTokens: num("output_tokens"),
+    ttfbMs: num("ttfb_ms"),
+    ranked: parseCandidates(str("candidates")),
+  };
+}
