@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { isUiPath } from "../ui/app.ts";
 import type { AppDeps, Env } from "./context.ts";
 import { newRequestId } from "./controller.ts";
 import { errorBody, HttpError } from "./errors.ts";
@@ -15,7 +16,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.use("*", async (c, next) => {
     c.set("start", performance.now());
     c.set("requestId", newRequestId());
-    if (c.req.path !== "/healthz") c.set("keyId", deps.auth ? deps.auth.check(c.env.incoming.headers) : null);
+    // The dashboard's pages hold no data and its API checks the key itself (a browser cannot send it on a page load).
+    if (c.req.path !== "/healthz" && !isUiPath(c.req.path))
+      c.set("keyId", deps.auth ? deps.auth.check(c.env.incoming.headers) : null);
     await next();
   });
 

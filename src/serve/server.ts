@@ -4,6 +4,7 @@ import { serve } from "@hono/node-server";
 import { UsageError } from "../data/errors.ts";
 import type { Store } from "../data/store.ts";
 import type { ProvidersConfig } from "../llm/providers.ts";
+import { createUi, UI_PATH } from "../ui/app.ts";
 import { createApp } from "./app.ts";
 import { Authenticator, isLoopback } from "./auth.ts";
 import { Breakers } from "./breaker.ts";
@@ -100,6 +101,7 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
     draining: () => draining,
   };
   const app = createApp(appDeps);
+  app.route(UI_PATH, createUi({ db: o.store.db, auth, live: { openBreakers: () => breakers.openCircuits() } }));
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: o.port, hostname: o.host }, () => resolve(s as Server)) as Server;

@@ -12,6 +12,8 @@ import { loadAssets } from "./static.ts";
 /** Where the dashboard lives, in `fusionkit ui` and in `fusionkit serve`. */
 export const UI_PATH = "/ui";
 
+export const isUiPath = (path: string): boolean => path === UI_PATH || path.startsWith(`${UI_PATH}/`);
+
 /**
  * The dashboard as a Hono app to mount at /ui: static pages (no data in them, so no key needed to load
  * them) and the JSON API under /ui/api/..., which asks for the gateway's client key when there is one.
