@@ -60,6 +60,7 @@ export async function startUi(o: UiServerOptions): Promise<RunningUi> {
     close: () =>
       new Promise<void>((resolve) => {
         auth?.close();
+        log.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
