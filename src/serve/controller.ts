@@ -118,12 +118,60 @@ export function newRequestId(): string {
 
 export class Gateway {
   readonly deps: GatewayDeps;
+  /** Requests being served: shutdown ends each one (with an error if unfinished) and waits until it is logged. */
+  private readonly active = new Set<{ stop: AbortController; done: Promise<void> }>();
+  private draining = false;
   constructor(deps: GatewayDeps) {
     this.deps = deps;
   }
 
   /** Serve one chat-completions request; writes the whole response to `out`. Never throws. */
   async chat(value: unknown, rawBody: string, call: ChatCall, out: ServerResponse): Promise<void> {
+    const stop = new AbortController();
+    let finished = () => {};
+    const entry = { stop, done: new Promise<void>((resolve) => (finished = resolve)) };
+    this.active.add(entry);
+    try {
+      await this.serve(value, rawBody, call, out, stop.signal);
+    } catch (e) {
+      this.deps.report.error("request bookkeeping failed", e, call.requestId);
+    } finally {
+      this.active.delete(entry);
+      finished();
+    }
+  }
+
+  /**
+   * Shutdown, after the grace period: new requests are refused with 503 (and logged), requests still running
+   * are ended — a started stream with an error event, others with a 503 — and each is logged before this
+   * resolves (bounded by `waitMs`).
+   */
+  async stopAll(waitMs: number): Promise<void> {
+    this.draining = true;
+    const running = [...this.active];
+    for (const r of running) r.stop.abort();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(running.map((r) => r.done)),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, waitMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Refuse new chat requests from now on (shutdown began); they are still logged. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  private async serve(
+    value: unknown,
+    rawBody: string,
+    call: ChatCall,
+    out: ServerResponse,
+    stop: AbortSignal,
+  ): Promise<void> {
     const d = this.deps;
     let body: ChatBody | null = null;
     let plan: Plan | null = null;
@@ -132,8 +180,9 @@ export class Gateway {
     d.metrics.inFlight++;
     try {
       body = parseChatBody(value);
+      if (this.draining) throw shuttingDown();
       plan = await this.plan(body, call);
-      served = await this.attempt(body, plan, call, out, trace);
+      served = await this.attempt(body, plan, call, out, trace, stop);
     } catch (e) {
       const err = this.errorResponse(e, call.requestId);
       if (!out.headersSent) {
@@ -302,6 +351,7 @@ export class Gateway {
     call: ChatCall,
     out: ServerResponse,
     trace: Trace,
+    stop: AbortSignal,
   ): Promise<Served> {
     const d = this.deps;
     const failures: string[] = [];
@@ -316,9 +366,10 @@ export class Gateway {
       );
     const template = useThought && d.thoughts ? await d.thoughts.template(plan.query) : null;
     if (template) plan.thought = d.thoughts?.set ?? null;
-    const closed = clientGone(out);
+    const closed = clientGone(out, stop);
 
     for (const cand of plan.tried) {
+      if (closed.shutdown) throw shuttingDown();
       if (closed.gone) break;
       if (!d.breakers.tryAcquire(cand.model)) {
         skipped++;
@@ -341,7 +392,10 @@ export class Gateway {
         return { ...result, attempts };
       } catch (e) {
         if (!(e instanceof UpstreamFailure)) throw e;
-        if (e.kind === "aborted") return clientClosed(cand, attempts);
+        if (e.kind === "aborted") {
+          if (closed.shutdown) throw shuttingDown();
+          return clientClosed(cand, attempts);
+        }
         if (!e.retryable)
           // The upstream refused the request itself (400/413/422...): another model would too. Relay it.
           throw new HttpError(
@@ -414,6 +468,7 @@ export class Gateway {
   /** Send the body to the candidate's upstream; a reply other than 200 is read whole and thrown as a failure. */
   private async sendOk(cand: Planned, upstreamBody: Buffer, closed: ClientGone): Promise<IncomingMessage> {
     const { upstreams } = this.deps;
+    if (closed.signal.aborted) throw new UpstreamFailure("aborted", "request ended before it was sent");
     const { res } = await upstreams.send(cand.model, upstreamBody, closed.signal);
     if (res.statusCode === 200) return res;
     const raw = await readAll(res, upstreams.timeoutOf(cand.model), closed.signal);
@@ -504,9 +559,17 @@ export class Gateway {
         settle();
         res.destroy();
         if (!committed) reject(new UpstreamFailure("aborted", "client closed the connection"));
+        else if (closed.shutdown)
+          endWithError(
+            503,
+            "the gateway shut down before the stream ended",
+            "the gateway is shutting down; the answer is incomplete",
+            "shutting_down",
+          );
         else resolve(result(499, "client closed the connection"));
       };
       closed.signal.addEventListener("abort", onAbort, { once: true });
+      if (closed.signal.aborted) queueMicrotask(onAbort);
       const result = (status: number, error: string | null): Omit<Served, "attempts"> => {
         const response = relay.content();
         const t = relay.tally;
@@ -634,19 +697,32 @@ function round(v: number): string {
 
 interface ClientGone {
   gone: boolean;
+  /** The gateway is shutting down and ended this request. */
+  shutdown: boolean;
+  /** Aborts when the client goes away or the gateway ends the request. */
   signal: AbortSignal;
 }
 
-/** Tracks the client going away (connection closed before the response finished). */
-function clientGone(out: ServerResponse): ClientGone {
+/** Tracks the client going away (connection closed before the response finished) and shutdown's `stop`. */
+function clientGone(out: ServerResponse, stop: AbortSignal): ClientGone {
   const ctrl = new AbortController();
-  const state: ClientGone = { gone: false, signal: ctrl.signal };
+  const state: ClientGone = { gone: false, shutdown: false, signal: ctrl.signal };
   out.once("close", () => {
     if (out.writableFinished) return;
     state.gone = true;
     ctrl.abort();
   });
+  const onStop = () => {
+    state.shutdown = true;
+    ctrl.abort();
+  };
+  if (stop.aborted) onStop();
+  else stop.addEventListener("abort", onStop, { once: true });
   return state;
+}
+
+function shuttingDown(): HttpError {
+  return new HttpError(503, "service_unavailable", "the gateway is shutting down", "shutting_down");
 }
 
 function clientClosed(cand: Planned | null, attempts: number): Served {
@@ -695,6 +771,7 @@ function readAll(res: IncomingMessage, timeoutMs: number, signal: AbortSignal): 
     };
     const onAbort = () => done(new UpstreamFailure("aborted", "client closed the connection"));
     signal.addEventListener("abort", onAbort, { once: true });
+    if (signal.aborted) queueMicrotask(onAbort);
     const timer = setTimeout(
       () => done(new UpstreamFailure("timeout", `upstream body not complete within ${timeoutMs} ms`)),
       timeoutMs,

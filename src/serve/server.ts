@@ -118,11 +118,16 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
   const close = () => {
     closing ??= (async () => {
       draining = true;
+      gateway.drain();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Idle keep-alive sockets would hold close() open; busy ones finish their response first.
       const sweep = setInterval(() => server.closeIdleConnections(), 50);
-      const grace = new Promise<void>((resolve) => setTimeout(resolve, o.shutdownGraceMs).unref());
-      await Promise.race([closed, grace]);
+      const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+      await Promise.race([closed, wait(o.shutdownGraceMs)]);
+      // Grace is over: end what is still running (a started stream gets an error event), log each request,
+      // give the endings a moment to reach their clients, then cut what is left.
+      await gateway.stopAll(2000);
+      await Promise.race([closed, wait(200)]);
       clearInterval(sweep);
       server.closeAllConnections();
       log.close();

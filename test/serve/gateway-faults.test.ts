@@ -181,9 +181,7 @@ describe("gateway faults: one request never takes the gateway down (real process
     assert.equal(row.status, 502);
   });
 
-  test("case 9: shutdown ends unfinished requests with an error and logs every request it saw", {
-    skip: "fix lands in the next commits",
-  }, async () => {
+  test("case 9: shutdown ends unfinished requests with an error and logs every request it saw", async () => {
     chats += 2;
     const stream = await chat({ model: "slowstream", stream: true });
     const reader = (stream.body as ReadableStream<Uint8Array>).getReader();

@@ -2,7 +2,6 @@ import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Hono } from "hono";
 import { readJsonBody } from "../body.ts";
 import type { AppDeps, Env } from "../context.ts";
-import { HttpError } from "../errors.ts";
 
 /**
  * POST /v1/chat/completions. The hot path: the body is read straight from the Node request and the
@@ -11,8 +10,7 @@ import { HttpError } from "../errors.ts";
  */
 export function registerChat(app: Hono<Env>, deps: AppDeps): void {
   app.post("/v1/chat/completions", async (c) => {
-    if (deps.draining())
-      throw new HttpError(503, "service_unavailable", "the gateway is shutting down", "shutting_down");
+    // While draining, the gateway itself refuses the request with 503 after reading it, so it is still logged.
     const { text, value } = await readJsonBody(c.env.incoming, deps.bodyLimit);
     await deps.gateway.chat(
       value,
