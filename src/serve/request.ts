@@ -90,8 +90,8 @@ function parseKnobs(v: unknown): RequestKnobs {
     k.models = new Set(o.models as string[]);
   }
   if (o.max_cost !== undefined) {
-    if (typeof o.max_cost !== "number" || !(o.max_cost >= 0))
-      throw badRequest("fusionkit.max_cost must be a number ≥ 0 (USD per request)", null, "fusionkit.max_cost");
+    if (typeof o.max_cost !== "number" || !(o.max_cost >= 0) || !Number.isFinite(o.max_cost))
+      throw badRequest("fusionkit.max_cost must be a finite number ≥ 0 (USD per request)", null, "fusionkit.max_cost");
     k.maxCost = o.max_cost;
   }
   if (o.scenario !== undefined && o.lambda !== undefined)
@@ -106,8 +106,8 @@ function parseKnobs(v: unknown): RequestKnobs {
     k.knob = { scenario: o.scenario as "performance-first" };
   }
   if (o.lambda !== undefined) {
-    if (typeof o.lambda !== "number" || !(o.lambda >= 0))
-      throw badRequest("fusionkit.lambda must be a number ≥ 0", null, "fusionkit.lambda");
+    if (typeof o.lambda !== "number" || !(o.lambda >= 0) || !Number.isFinite(o.lambda))
+      throw badRequest("fusionkit.lambda must be a finite number ≥ 0", null, "fusionkit.lambda");
     k.knob = { lambda: o.lambda };
   }
   if (o.thought !== undefined) {
