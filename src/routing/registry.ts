@@ -1,5 +1,7 @@
 import { UsageError } from "../data/errors.ts";
 import { BestPerTaskRouter, BestSingleRouter, CheapestRouter, RandomRouter } from "./baselines.ts";
+import { ClusterRouter } from "./cluster.ts";
+import { ConfidenceRouter } from "./confidence.ts";
 import { FallbackRouter } from "./fallback.ts";
 import { GraphRouter } from "./graph.ts";
 import { WithJudge } from "./judge.ts";
@@ -61,6 +63,21 @@ const SPECS: Record<string, RouterSpec> = {
   graph: {
     description: "graph of query, task and model nodes; learned weights on two-hop performance messages",
     make: (p) => new GraphRouter(p),
+  },
+  cluster: {
+    description: "Avengers-Pro: k-means over query embeddings, per-cluster candidate means; k by CV on train",
+    make: (p) => new ClusterRouter(p),
+  },
+  confidence: {
+    description:
+      "multi-label classifier (default logistic); below confidence τ the best single model; τ by CV on train",
+    make: (p) => new ConfidenceRouter(p, (name, params) => createRouter(name, params)),
+  },
+  "confidence-topk": {
+    description:
+      "confidence router keeping only the k most confident candidates (default 3), the knob picks among them",
+    make: (p) =>
+      new ConfidenceRouter({ topK: 3, ...p }, (name, params) => createRouter(name, params), "confidence-topk"),
   },
   fallback: {
     description: "per task, trust a learned router (default knn) only where it beat the fallbacks out of sample",

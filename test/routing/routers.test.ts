@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import { loadRouter, saveRouter, trainRouter } from "../../src/routing/artifacts.ts";
+import { kMeans } from "../../src/routing/cluster.ts";
+import { gate } from "../../src/routing/confidence.ts";
 import { FallbackRouter } from "../../src/routing/fallback.ts";
 import { choose, DEFAULT_KNOB, learnScales } from "../../src/routing/objective.ts";
 import { createRouter, ROUTER_NAMES } from "../../src/routing/registry.ts";
@@ -169,4 +171,34 @@ test("fallback: trusts the learned router only in tasks where it beat the fallba
   assert.deepEqual(policies("knn"), ["router", "task-best", "router"]);
   assert.deepEqual(policies("random"), ["task-best", "task-best", "best-single"]);
   assert.throws(() => new FallbackRouter({ base: "fallback" }, () => createRouter("knn")), /cannot wrap itself/);
+});
+
+test("cluster (Avengers-Pro): k-means finds the four kinds of query and each takes its cluster's best candidate", () => {
+  assert.deepEqual(perKind(picks(fitted("cluster"))), ["cheap", "big", "cheap", "mid"]);
+  // Two obvious groups: the centroids are the group means.
+  const pts = [
+    [0, 0],
+    [0, 2],
+    [10, 0],
+    [10, 2],
+  ].map((p) => Float32Array.from(p));
+  const cs = kMeans(pts, 2, 10, new Rng(3));
+  const sorted = [
+    [cs[0], cs[1]],
+    [cs[2], cs[3]],
+  ].sort((a, b) => (a[0] as number) - (b[0] as number));
+  assert.deepEqual(sorted, [
+    [0, 1],
+    [10, 1],
+  ]);
+});
+
+test("confidence gate: below τ the train means (best single) stand in; top-k keeps the k most confident", () => {
+  const p = { performance: Float64Array.from([0.9, 0.2, 0.1, 0.5, 0.4, 0.3]), cost: new Float64Array(6) };
+  const fallback = Float64Array.from([0.6, 0.7, 0.1, 0.6, 0.7, 0.1]);
+  assert.deepEqual([...gate(p, fallback, 3, 0.8, 0).performance], [0.9, 0.2, 0.1, 0.6, 0.7, 0.1]);
+  assert.deepEqual([...gate(p, fallback, 3, 0, 1).performance], [0.9, -1, -1, 0.5, -1, -1]);
+  // The multi-label classifier is confident on the toy problem: it routes like the per-query oracle.
+  assert.equal(meanPerformance(picks(fitted("confidence"))), 1);
+  assert.ok(meanPerformance(picks(fitted("confidence-topk"))) >= meanPerformance(picks(fitted("best-per-task"))));
 });
