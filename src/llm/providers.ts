@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
-import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { DataError, UsageError } from "../data/errors.ts";
 import type { Model } from "../data/types.ts";
+import { parseYaml } from "../util/yaml-config.ts";
 
 /**
  * The providers file: which OpenAI-compatible APIs exist, how to reach them and which models they serve.
@@ -12,7 +12,7 @@ import type { Model } from "../data/types.ts";
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-const ProviderSchema = z.strictObject({
+export const ProviderSchema = z.strictObject({
   name: z.string().min(1),
   baseUrl: z.url({ protocol: /^https?$/ }),
   /** Name of the environment variable holding the key; omit for keyless local servers (vLLM, Ollama). */
@@ -31,7 +31,7 @@ const CapabilitiesSchema = z.strictObject({
   reasoning: z.boolean().default(false),
 });
 
-const ModelSchema = z.strictObject({
+export const ModelSchema = z.strictObject({
   name: z.string().min(1),
   provider: z.string().min(1),
   upstreamId: z.string().min(1),
@@ -58,44 +58,25 @@ export interface ProvidersConfig {
   models: Map<string, ModelConfig>;
 }
 
-function fieldPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = "";
-  for (const p of path) out += typeof p === "number" ? `[${p}]` : `${out ? "." : ""}${String(p)}`;
-  return out || "(top level)";
-}
-
 /** Parse and validate providers text; every error names the file, the line and the field path. */
 export function parseProviders(text: string, file: string): ProvidersConfig {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  const lineOf = (offset: number | undefined) => (offset === undefined ? 1 : lineCounter.linePos(offset).line);
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    throw new DataError({ file, line: lineOf(e?.pos[0]) }, null, `not valid YAML/JSON: ${e?.message.split("\n")[0]}`);
-  }
-  const value = doc.toJS() as unknown;
-  if (value === null || value === undefined)
-    throw new DataError({ file, line: 1 }, null, "the providers file is empty (expected `providers:` and `models:`)");
-  const parsed = FileSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0] as z.core.$ZodIssue;
-    // Walk up the path until a node exists (a missing field is reported at its parent's line).
-    let line = 1;
-    for (let n = issue.path.length; n >= 0; n--) {
-      const node = doc.getIn(issue.path.slice(0, n) as unknown[], true) as { range?: [number, number] } | undefined;
-      if (node?.range) {
-        line = lineOf(node.range[0]);
-        break;
-      }
-    }
-    throw new DataError({ file, line }, fieldPath(issue.path), issue.message);
-  }
+  const { data, lineAt } = parseYaml(
+    text,
+    file,
+    FileSchema,
+    "the providers file is empty (expected `providers:` and `models:`)",
+  );
+  return checkProviders(data, file, lineAt);
+}
+
+/** The providers and models sections (of a providers file or a serve config): names unique, providers known. */
+export function checkProviders(
+  data: { providers: ProviderConfig[]; models: ModelConfig[] },
+  file: string,
+  lineAt: (path: unknown[]) => number,
+): ProvidersConfig {
   const providers = new Map<string, ProviderConfig>();
-  const lineAt = (path: unknown[]) => {
-    const node = doc.getIn(path, true) as { range?: [number, number] } | undefined;
-    return lineOf(node?.range?.[0]);
-  };
-  parsed.data.providers.forEach((p, i) => {
+  data.providers.forEach((p, i) => {
     if (providers.has(p.name))
       throw new DataError(
         { file, line: lineAt(["providers", i]) },
@@ -105,7 +86,7 @@ export function parseProviders(text: string, file: string): ProvidersConfig {
     providers.set(p.name, { ...p, baseUrl: p.baseUrl.replace(/\/+$/, "") });
   });
   const models = new Map<string, ModelConfig>();
-  parsed.data.models.forEach((m, i) => {
+  data.models.forEach((m, i) => {
     if (models.has(m.name))
       throw new DataError({ file, line: lineAt(["models", i]) }, `models[${i}].name`, `duplicate model "${m.name}"`);
     if (!providers.has(m.provider))

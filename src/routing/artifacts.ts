@@ -173,3 +173,12 @@ export function loadRouterFromStore(store: Store, id: string): LoadedArtifact {
   if (!row) throw new DataError(null, null, `no router artifact "${id}" in ${store.path}`);
   return fromArtifact(JSON.parse(row.artifact), source);
 }
+
+/** Ids of the routers saved in the store, newest first (`fusionkit train` saves `<dataset>/<router>`). */
+export function savedRouterIds(store: Store): string[] {
+  store.db.exec(ARTIFACT_TABLE);
+  return store.db
+    .prepare<[], { id: string }>("SELECT id FROM router_artifacts ORDER BY trained_at DESC, id")
+    .all()
+    .map((r) => r.id);
+}

@@ -293,7 +293,7 @@ export class Gateway {
     const maxCost = body.knobs.maxCost;
     for (const r of ranked) {
       const up = d.upstreams.get(r.model);
-      if (!up) continue; // checked at startup: every router candidate has an upstream
+      if (!up) continue; // a candidate the config does not provide is not served (listed at start)
       if (allowed && !allowed.has(r.model) && !allowed.has(r.key)) {
         excluded.push(`${r.key}: not in fusionkit.models`);
         continue;

@@ -147,12 +147,28 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
   return { url: `http://${host}:${port}`, port, gateway, log, report, close, reload };
 }
 
-/** Every router candidate must be reachable: its model must be in the providers file. */
+/**
+ * A router serves the candidates the providers configure and skips the others (a subset is fine: the
+ * ranking among the configured ones is unchanged); a router with none configured could serve nothing.
+ */
 function checkCandidates(virtuals: VirtualModel[], providers: ProvidersConfig): void {
-  for (const v of virtuals)
-    for (const c of v.router.candidates)
-      if (!providers.models.has(c.model))
-        throw new UsageError(
-          `router '${v.router.name}' (${v.name}) has candidate '${c.key}', but model '${c.model}' is not in ${providers.file}; add it there so the gateway can reach it`,
-        );
+  for (const [router, missing] of unservedCandidates(virtuals, providers))
+    if (missing.length === router.candidates.length)
+      throw new UsageError(
+        `router '${router.name}' has no candidate configured in ${providers.file} (its candidates: ${missing.join(", ")}); add at least one of these models`,
+      );
+}
+
+/** Per router, the candidate keys whose model the providers do not configure (not served). */
+export function unservedCandidates(
+  virtuals: VirtualModel[],
+  providers: ProvidersConfig,
+): Map<VirtualModel["router"], string[]> {
+  const out = new Map<VirtualModel["router"], string[]>();
+  for (const r of new Set(virtuals.map((v) => v.router)))
+    out.set(
+      r,
+      r.candidates.filter((c) => !providers.models.has(c.model)).map((c) => c.key),
+    );
+  return out;
 }

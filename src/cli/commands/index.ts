@@ -68,6 +68,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./serve.ts")).registerServe,
   },
   {
+    name: "init",
+    summary: "write a gateway config (fusionkit.yaml) for a router artifact or the store",
+    load: async () => (await import("./init.ts")).registerInit,
+  },
+  {
     name: "keys",
     summary: "client API keys for the gateway (stored hashed)",
     load: async () => (await import("./keys.ts")).registerKeys,

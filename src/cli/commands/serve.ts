@@ -1,37 +1,22 @@
+import { type FSWatcher, watch } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../../data/errors.ts";
 import { DEFAULT_DB, type Store } from "../../data/store.ts";
-import { loadProviders } from "../../llm/providers.ts";
+import { loadProviders, type ProvidersConfig } from "../../llm/providers.ts";
 import { parseKnob, SCENARIOS } from "../../routing/objective.ts";
+import { loadServeConfig, mergeSettings, type ServeConfig, type ServeSettings } from "../../serve/config.ts";
 import type { RouteOn } from "../../serve/conversation.ts";
 import { loadRouters } from "../../serve/load.ts";
-import { DEFAULT_BODY_LIMIT, startGateway } from "../../serve/server.ts";
+import { DEFAULT_BODY_LIMIT, startGateway, unservedCandidates } from "../../serve/server.ts";
 import { loadThoughts } from "../../serve/thoughts.ts";
 import { UpstreamPool } from "../../serve/upstream.ts";
 import { AUTO, parseVariant, type VirtualModel } from "../../serve/virtual.ts";
 import { openStore } from "../options.ts";
 
-interface ServeFlags {
-  providers: string;
-  router: string[];
-  scenario?: string;
-  lambda?: string;
-  variant: string[];
-  host: string;
-  port: string;
-  auth: boolean;
-  db: string;
-  bodyLimit: string;
-  routeOn: string;
-  routeChars: string;
-  thoughtSet?: string;
-  thought?: boolean;
-  embedCache: string;
-  decisionCache: string;
-  breakerThreshold: string;
-  breakerCooldownMs: string;
-  sessionTtl: string;
-  shutdownGraceMs: string;
+interface ServeFlags extends ServeSettings {
+  config?: string;
+  providers?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -47,7 +32,11 @@ export function registerServe(program: Command): void {
   program
     .command("serve")
     .description("OpenAI-compatible gateway: routes each request with a trained router, falls back, logs routing data")
-    .requiredOption("--providers <file>", "providers file (YAML/JSON): upstream APIs and models")
+    .option(
+      "--config <file>",
+      "gateway config (YAML, see 'fusionkit init'): providers, models, routers, variants, defaults; flags override it; reloaded when it changes",
+    )
+    .option("--providers <file>", "providers file (YAML/JSON): upstream APIs and models (instead of --config)")
     .option("--router <artifact>", "router artifact (repeat for several; the first backs fusionkit/auto)", collect, [])
     .option("--scenario <name>", `knob of fusionkit/auto: ${Object.keys(SCENARIOS).join(", ")}`)
     .option("--lambda <x>", "knob of fusionkit/auto: willingness to pay (performance − λ·cost)")
@@ -76,14 +65,20 @@ export function registerServe(program: Command): void {
     .option("--breaker-cooldown-ms <ms>", "how long an open circuit waits before a probe", "10000")
     .option("--session-ttl <s>", "how long a session stays on its model (seconds)", "3600")
     .option("--shutdown-grace-ms <ms>", "time in-flight requests get to finish on shutdown", "30000")
-    .action(async (f: ServeFlags) => {
+    .action(async (flags: ServeFlags, cmd: Command) => {
+      const given = (name: keyof ServeSettings) => cmd.getOptionValueSource(name) === "cli";
+      let config = flags.config ? loadServeConfig(flags.config) : null;
+      if (!config && !flags.providers)
+        throw new UsageError("serve needs --config <file> (write one with 'fusionkit init') or --providers <file>");
+      let f = config ? mergeSettings(flags, config.settings, given) : flags;
       const routeOn = f.routeOn as RouteOn;
       if (routeOn !== "conversation" && routeOn !== "last-user")
         throw new UsageError(`--route-on must be conversation or last-user, got "${f.routeOn}"`);
-      const providers = loadProviders(f.providers);
+      const providers = flags.providers ? loadProviders(flags.providers) : (config as ServeConfig).providers;
       const store = openStore({ db: f.db });
       const virtuals = buildVirtuals(f, store);
       await warmUp(virtuals);
+      listUnserved(virtuals, providers, (line) => process.stderr.write(`fusionkit serve: ${line}\n`));
       const thoughts = f.thoughtSet || f.thought ? loadThoughts(store, f.thoughtSet) : null;
       for (const missing of UpstreamPool.missingKeys(providers))
         process.stderr.write(`fusionkit serve: warning: provider ${missing} has no key in the environment\n`);
@@ -114,28 +109,88 @@ export function registerServe(program: Command): void {
       process.on("uncaughtException", (e) => report.error("uncaught exception", e));
       const stop = async (signal: string) => {
         report.line(`${signal}, finishing in-flight requests`);
+        watcher?.close();
         await running.close();
         store.close();
         const left = running.log.pending;
         report.line(`stopped (${running.log.written} exchanges logged${left ? `; ${left} could not be stored` : ""})`);
         process.exit(0);
       };
-      // SIGHUP reloads the router artifacts (e.g. after retraining on the gateway's own traffic).
-      process.on("SIGHUP", () => {
-        try {
-          running.reload(buildVirtuals(f, store));
-          report.line("reloaded router artifacts");
-        } catch (e) {
-          report.line(`reload failed, keeping the old routers: ${(e as Error).message}`);
-        }
-      });
+      // Reload: the config file when it changes (or on SIGHUP), else the router artifacts on SIGHUP. A config
+      // that does not validate is reported and the running one kept.
+      let reloading = Promise.resolve();
+      const reload = (why: string) => {
+        reloading = reloading.then(async () => {
+          try {
+            const next = config ? loadServeConfig(config.file) : null;
+            const nf = next ? mergeSettings(flags, next.settings, given) : f;
+            const nextVirtuals = buildVirtuals(nf, store);
+            await warmUp(nextVirtuals);
+            running.reload(nextVirtuals);
+            listUnserved(nextVirtuals, providers, (line) => report.line(line));
+            if (next && config && !flags.providers && next.upstreamKey !== config.upstreamKey)
+              report.line(`${next.file}: providers/models changed; restart the gateway to apply them`);
+            const restart = RESTART_SETTINGS.filter((k) => nf[k] !== f[k]);
+            if (restart.length) report.line(`changed ${restart.join(", ")}: restart the gateway to apply`);
+            config = next ?? config;
+            f = nf;
+            report.line(`reloaded (${why}): ${nextVirtuals.map((v) => v.name).join(", ") || "no virtual models"}`);
+          } catch (e) {
+            report.line(`reload (${why}) failed, keeping the running config: ${(e as Error).message}`);
+          }
+        });
+      };
+      const watcher = config ? watchFile(config.file, () => reload(`${config?.file} changed`)) : null;
+      process.on("SIGHUP", () => reload("SIGHUP"));
       process.once("SIGINT", () => void stop("SIGINT"));
       process.once("SIGTERM", () => void stop("SIGTERM"));
     });
 }
 
+/** Settings read only at start: a reload that changes them says a restart is needed. */
+const RESTART_SETTINGS: Array<keyof ServeSettings> = [
+  "host",
+  "port",
+  "db",
+  "auth",
+  "bodyLimit",
+  "routeOn",
+  "routeChars",
+  "thoughtSet",
+  "thought",
+  "breakerThreshold",
+  "breakerCooldownMs",
+  "sessionTtl",
+  "shutdownGraceMs",
+];
+
+/** The candidates no configured model serves, listed once per router (all of them, not the first one). */
+function listUnserved(virtuals: VirtualModel[], providers: ProvidersConfig, say: (line: string) => void): void {
+  for (const [router, missing] of unservedCandidates(virtuals, providers))
+    if (missing.length)
+      say(
+        `router '${router.name}': ${missing.length} of ${router.candidates.length} candidates are not in ${providers.file} and are not served: ${missing.join(", ")}`,
+      );
+}
+
+/**
+ * Call `onChange` when a file changes, debounced (editors write in several steps). The folder is watched,
+ * not the file: an editor that saves by renaming a new file over the old one would end a watch on the file.
+ */
+function watchFile(file: string, onChange: () => void): FSWatcher {
+  let timer: NodeJS.Timeout | null = null;
+  const name = basename(file);
+  const watcher = watch(dirname(resolve(file)), (_event, changed) => {
+    if (changed !== null && changed !== name) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(onChange, 200);
+  });
+  watcher.unref();
+  return watcher;
+}
+
 /** Virtual models from the flags: fusionkit/auto and one per scenario on the first router, one per other router, variants. */
-function buildVirtuals(f: ServeFlags, store: Store): VirtualModel[] {
+function buildVirtuals(f: ServeSettings, store: Store): VirtualModel[] {
   const routers = loadRouters(
     f.router,
     store,

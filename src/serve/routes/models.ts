@@ -18,7 +18,7 @@ export function modelsJson(virtuals: Iterable<VirtualModel>, providers: Provider
       object: "model",
       created,
       owned_by: "fusionkit",
-      description: `routes each request with router '${v.router.name}' (${knobLabel(v.knob)}) over ${v.router.candidates.length} candidates`,
+      description: `routes each request with router '${v.router.name}' (${knobLabel(v.knob)}) over ${v.router.candidates.filter((c) => providers.models.has(c.model)).length} configured candidates`,
     });
   for (const m of providers.models.values())
     data.push({
