@@ -134,7 +134,9 @@ export function registerServe(program: Command): void {
             if (restart.length) report.line(`changed ${restart.join(", ")}: restart the gateway to apply`);
             config = next ?? config;
             f = nf;
-            report.line(`reloaded (${why}): ${nextVirtuals.map((v) => v.name).join(", ") || "no virtual models"}`);
+            report.line(
+              `reloaded router artifacts (${why}): ${nextVirtuals.map((v) => v.name).join(", ") || "no virtual models"}`,
+            );
           } catch (e) {
             report.line(`reload (${why}) failed, keeping the running config: ${(e as Error).message}`);
           }
