@@ -1,11 +1,12 @@
 import type Database from "better-sqlite3";
 import { likeAnywhere } from "../params.ts";
+import { FINE_SPAN_MS, histogramPercentiles, LEVELS } from "./rollup.ts";
 
 /**
- * The gateway's traffic from its exchange log (gateway_exchanges), aggregated in SQL over a time window:
- * request rate, errors, fallbacks, latency percentiles and per-model share and spend per time bucket, and
- * the exchange log one page at a time (newest first, keyset pagination). The indexes below make every
- * aggregate an index-only scan of the window, so the answer time follows the window, not the log size.
+ * The gateway's traffic for the dashboard: charts and totals over a time window from the rollup (rollup.ts:
+ * pre-aggregated per slot, so their cost follows the window's slot count, not the log size), and the exchange log
+ * itself one page at a time (newest first, keyset pagination) over the indexes below, which keep its counts and
+ * filters index-only scans of the window.
  */
 
 export const UI_INDEXES = `
@@ -22,15 +23,17 @@ export function ensureGatewayIndexes(db: Database.Database): void {
 export const BUCKETS = 60;
 
 export interface TimeWindow {
-  /** Epoch ms, inclusive. */
+  /** Epoch ms, inclusive (aligned to the rollup level). */
   from: number;
   /** Epoch ms, exclusive. */
   to: number;
-  /** Bucket width in ms. */
+  /** Bucket width in ms (a multiple of the level). */
   step: number;
+  /** Rollup slot width the charts read (rollup.LEVELS). */
+  level: number;
 }
 
-/** The last `seconds` before `now`, or (null) everything logged. */
+/** The last `seconds` before `now`, or (null) everything logged; charted in about BUCKETS buckets. */
 export function timeWindow(db: Database.Database, seconds: number | null, now: number): TimeWindow {
   let from: number;
   let to = now;
@@ -43,8 +46,12 @@ export function timeWindow(db: Database.Database, seconds: number | null, now: n
     from = r.lo ?? now - 3600_000;
     to = Math.max(now, (r.hi ?? now) + 1);
   } else from = now - seconds * 1000;
-  const step = Math.max(1000, Math.ceil((to - from) / BUCKETS / 1000) * 1000);
-  return { from, to, step };
+  const wanted = (to - from) / BUCKETS;
+  // Fine slots exist for the last day only (rollup.FINE_SPAN_MS).
+  const [fine, coarse] = LEVELS;
+  const level = wanted >= coarse || from < now - FINE_SPAN_MS ? coarse : fine;
+  const step = Math.ceil(wanted / level) * level;
+  return { from: Math.floor(from / level) * level, to, step, level };
 }
 
 export interface Bucket {
@@ -73,6 +80,7 @@ export interface GatewayOverview {
     errors: number;
     fallbacks: number;
     spend: number;
+    /** Latency percentiles read from the rollup's histogram (within about ±5%). */
     p50: number | null;
     p95: number | null;
     p99: number | null;
@@ -83,58 +91,68 @@ export interface GatewayOverview {
   modelSeries: ModelBucket[];
 }
 
-const IN_WINDOW = "at >= ? AND at < ?";
+const PERCENTILES = [50, 95, 99] as const;
 
+/** Charts and totals of a window from the rollup (catch it up first). */
 export function gatewayOverview(db: Database.Database, w: TimeWindow): GatewayOverview {
-  const bucket = "CAST((at - ?) / ? AS INTEGER)";
-  const series = db
-    .prepare<unknown[], Omit<Bucket, "t"> & { b: number }>(
-      `SELECT ${bucket} AS b, COUNT(*) AS requests, SUM(status >= 400) AS errors, SUM(attempts > 1) AS fallbacks,
-       TOTAL(cost) AS spend, percentile(latency_ms, 50) AS p50, percentile(latency_ms, 95) AS p95,
-       percentile(latency_ms, 99) AS p99
-       FROM gateway_exchanges WHERE ${IN_WINDOW} GROUP BY b ORDER BY b`,
+  const range = "level = ? AND slot >= ? AND slot < ?";
+  const rangeParams = [w.level, Math.floor(w.from / w.level), Math.ceil(w.to / w.level)];
+  const bucket = "CAST((slot * ? - ?) / ? AS INTEGER)";
+  const bucketParams = [w.level, w.from, w.step];
+  const t = (b: number) => w.from + b * w.step;
+  const counts = db
+    .prepare<unknown[], { b: number; requests: number; errors: number; fallbacks: number; spend: number }>(
+      `SELECT ${bucket} AS b, SUM(requests) AS requests, SUM(CASE WHEN status >= 400 THEN requests ELSE 0 END) AS errors,
+       SUM(fallbacks) AS fallbacks, TOTAL(spend) AS spend FROM ui_gateway_rollup WHERE ${range} GROUP BY b ORDER BY b`,
     )
-    .all(w.from, w.step, w.from, w.to)
-    .map(({ b, ...rest }) => ({ t: w.from + b * w.step, ...rest }));
+    .all(...bucketParams, ...rangeParams);
+  const hist = db
+    .prepare<unknown[], { b: number; bin: number; n: number }>(
+      `SELECT ${bucket} AS b, bin, SUM(n) AS n FROM ui_gateway_latency WHERE ${range} GROUP BY b, bin`,
+    )
+    .all(...bucketParams, ...rangeParams);
+  const byBucket = new Map<number, Map<number, number>>();
+  const whole = new Map<number, number>();
+  for (const h of hist) {
+    let m = byBucket.get(h.b);
+    if (!m) {
+      m = new Map();
+      byBucket.set(h.b, m);
+    }
+    m.set(h.bin, h.n);
+    whole.set(h.bin, (whole.get(h.bin) ?? 0) + h.n);
+  }
+  const series: Bucket[] = counts.map(({ b, ...c }) => {
+    const [p50 = null, p95 = null, p99 = null] = histogramPercentiles(byBucket.get(b) ?? new Map(), PERCENTILES);
+    return { t: t(b), ...c, p50, p95, p99 };
+  });
   const modelSeries = db
     .prepare<unknown[], { b: number; model: string; requests: number; spend: number }>(
-      `SELECT ${bucket} AS b, served_model AS model, COUNT(*) AS requests, TOTAL(cost) AS spend
-       FROM gateway_exchanges WHERE ${IN_WINDOW} AND served_model IS NOT NULL GROUP BY b, served_model ORDER BY b`,
+      `SELECT ${bucket} AS b, model, SUM(requests) AS requests, TOTAL(spend) AS spend FROM ui_gateway_rollup
+       WHERE ${range} AND model != '' GROUP BY b, model ORDER BY b`,
     )
-    .all(w.from, w.step, w.from, w.to)
-    .map(({ b, ...rest }) => ({ t: w.from + b * w.step, ...rest }));
-  const pct = db
-    .prepare<unknown[], { p50: number | null; p95: number | null; p99: number | null }>(
-      `SELECT percentile(latency_ms, 50) AS p50, percentile(latency_ms, 95) AS p95, percentile(latency_ms, 99) AS p99
-       FROM gateway_exchanges WHERE ${IN_WINDOW}`,
-    )
-    .get(w.from, w.to) as { p50: number | null; p95: number | null; p99: number | null };
+    .all(...bucketParams, ...rangeParams)
+    .map(({ b, ...rest }) => ({ t: t(b), ...rest }));
   const statuses = db
     .prepare<unknown[], { status: number; requests: number }>(
-      `SELECT status, COUNT(*) AS requests FROM gateway_exchanges WHERE ${IN_WINDOW} GROUP BY status ORDER BY status`,
+      `SELECT status, SUM(requests) AS requests FROM ui_gateway_rollup WHERE ${range} GROUP BY status ORDER BY status`,
     )
-    .all(w.from, w.to);
+    .all(...rangeParams);
+  const perModel = db
+    .prepare<unknown[], { model: string; requests: number; spend: number; latency: number }>(
+      `SELECT model, SUM(requests) AS requests, TOTAL(spend) AS spend, TOTAL(latency_sum) AS latency
+       FROM ui_gateway_rollup WHERE ${range} AND model != '' GROUP BY model ORDER BY requests DESC`,
+    )
+    .all(...rangeParams);
   const latest = db.prepare<[], { hi: number | null }>("SELECT MAX(at) AS hi FROM gateway_exchanges").get() as {
     hi: number | null;
   };
 
-  const requests = series.reduce((s, b) => s + b.requests, 0);
   const sum = (f: (b: Bucket) => number) => series.reduce((s, b) => s + f(b), 0);
-  const perModel = new Map<string, { requests: number; spend: number }>();
-  for (const m of modelSeries) {
-    const t = perModel.get(m.model) ?? { requests: 0, spend: 0 };
-    t.requests += m.requests;
-    t.spend += m.spend;
-    perModel.set(m.model, t);
-  }
-  const served = [...perModel.values()].reduce((s, m) => s + m.requests, 0);
-  const latency = db
-    .prepare<unknown[], { model: string; mean: number }>(
-      `SELECT served_model AS model, AVG(latency_ms) AS mean FROM gateway_exchanges
-       WHERE ${IN_WINDOW} AND served_model IS NOT NULL GROUP BY served_model`,
-    )
-    .all(w.from, w.to);
-  const spanSeconds = (Math.min(w.to, Date.now()) - w.from) / 1000;
+  const requests = sum((b) => b.requests);
+  const served = perModel.reduce((s, m) => s + m.requests, 0);
+  const [p50 = null, p95 = null, p99 = null] = histogramPercentiles(whole, PERCENTILES);
+  const spanSeconds = (w.to - w.from) / 1000;
   return {
     window: w,
     latestAt: latest.hi,
@@ -144,18 +162,18 @@ export function gatewayOverview(db: Database.Database, w: TimeWindow): GatewayOv
       errors: sum((b) => b.errors),
       fallbacks: sum((b) => b.fallbacks),
       spend: sum((b) => b.spend),
-      ...pct,
+      p50,
+      p95,
+      p99,
     },
     statuses,
-    models: [...perModel]
-      .map(([model, m]) => ({
-        model,
-        requests: m.requests,
-        share: served ? m.requests / served : 0,
-        spend: m.spend,
-        meanLatency: latency.find((l) => l.model === model)?.mean ?? 0,
-      }))
-      .sort((a, b) => b.requests - a.requests),
+    models: perModel.map((m) => ({
+      model: m.model,
+      requests: m.requests,
+      share: served ? m.requests / served : 0,
+      spend: m.spend,
+      meanLatency: m.requests ? m.latency / m.requests : 0,
+    })),
     series,
     modelSeries,
   };

@@ -10,6 +10,7 @@ import {
   parseCursor,
   timeWindow,
 } from "../queries/gateway.ts";
+import { GatewayRollup } from "../queries/rollup.ts";
 
 /** Windows the page offers, in seconds ("all": the whole log). */
 const WINDOWS: Record<string, number | null> = {
@@ -24,12 +25,17 @@ const WINDOWS: Record<string, number | null> = {
 /** GET /api/gateway/overview, /api/gateway/exchanges, /api/gateway/exchanges/:id. */
 export function registerGatewayRoutes(app: Hono<UiEnv>, deps: UiDeps): void {
   const now = deps.now ?? Date.now;
+  // Charts read the rollup: bring it up to date now (once, for a log that grew without a dashboard) and then
+  // before each overview (only the exchanges logged since the last one).
+  const rollup = new GatewayRollup(deps.db, { now });
+  rollup.catchUp();
   const windowOf = (value: string | undefined) => {
     const key = enumParam(value, "window", Object.keys(WINDOWS)) ?? "1h";
     return timeWindow(deps.db, WINDOWS[key] ?? null, now());
   };
 
   app.get("/api/gateway/overview", (c) => {
+    rollup.catchUp();
     const o = gatewayOverview(deps.db, windowOf(c.req.query("window")));
     return c.json({ ...o, openBreakers: deps.live ? deps.live.openBreakers() : null });
   });
