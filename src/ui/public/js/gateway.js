@@ -70,34 +70,38 @@ export async function renderGateway(root, params) {
     kpis.replaceChildren(
       h(
         "div",
-        { class: "cards" },
-        card("requests", t.requests.toLocaleString()),
-        card("requests/s", num(t.perSecond, 2)),
-        card("errors", `${t.errors} (${pct(t.requests ? t.errors / t.requests : 0)})`),
-        card(
-          "fallbacks",
-          `${t.fallbacks} (${pct(t.requests ? t.fallbacks / t.requests : 0)})`,
-          "requests that needed more than one upstream attempt",
+        {},
+        h(
+          "div",
+          { class: "cards" },
+          card("requests", t.requests.toLocaleString()),
+          card("requests/s", num(t.perSecond, 2)),
+          card("errors", `${t.errors} (${pct(t.requests ? t.errors / t.requests : 0)})`),
+          card(
+            "fallbacks",
+            `${t.fallbacks} (${pct(t.requests ? t.fallbacks / t.requests : 0)})`,
+            "requests that needed more than one upstream attempt",
+          ),
+          card("latency p50 / p95 / p99", `${ms(t.p50)} / ${ms(t.p95)} / ${ms(t.p99)}`),
+          card("spend", usd(t.spend)),
+          card(
+            "open breakers",
+            o.openBreakers === null ? "n/a" : o.openBreakers.length ? o.openBreakers.join(", ") : "none",
+            o.openBreakers === null
+              ? "breaker state lives in the gateway process: open the dashboard at /ui of `fusionkit serve`"
+              : "upstream models whose circuit is open now",
+          ),
         ),
-        card("latency p50 / p95 / p99", `${ms(t.p50)} / ${ms(t.p95)} / ${ms(t.p99)}`),
-        card("spend", usd(t.spend)),
-        card(
-          "open breakers",
-          o.openBreakers === null ? "n/a" : o.openBreakers.length ? o.openBreakers.join(", ") : "none",
-          o.openBreakers === null
-            ? "breaker state lives in the gateway process: open the dashboard at /ui of `fusionkit serve`"
-            : "upstream models whose circuit is open now",
-        ),
+        t.requests === 0
+          ? h(
+              "p",
+              { class: "empty" },
+              o.latestAt
+                ? `No exchanges in this window; the newest is from ${time(o.latestAt)}.`
+                : "No exchanges logged yet: traffic through `fusionkit serve` appears here.",
+            )
+          : null,
       ),
-      t.requests === 0
-        ? h(
-            "p",
-            { class: "empty" },
-            o.latestAt
-              ? `No exchanges in this window; the newest is from ${time(o.latestAt)}.`
-              : "No exchanges logged yet: traffic through `fusionkit serve` appears here.",
-          )
-        : null,
     );
     if (t.requests === 0) {
       charts.replaceChildren();
@@ -115,6 +119,10 @@ export async function renderGateway(root, params) {
       { t: b.t, what: "p95", v: b.p95 },
       { t: b.t, what: "p99", v: b.p99 },
     ]);
+    // Stacked areas carry the model name as their hover title; the share is computed per bucket here.
+    const served = new Map();
+    for (const m of o.modelSeries) served.set(m.t, (served.get(m.t) ?? 0) + m.requests);
+    const shares = o.modelSeries.map((m) => ({ ...m, share: m.requests / served.get(m.t) }));
     const small = (opts) => Plot.plot({ width: 640, height: 200, marginLeft: 55, x, grid: true, ...opts });
     const tip = (data, y, fmt) => Plot.tip(data, Plot.pointerX({ x: at, y, title: fmt }));
     charts.replaceChildren(
@@ -163,10 +171,7 @@ export async function renderGateway(root, params) {
             small({
               y: { label: "share of served requests", percent: true },
               color: { legend: true },
-              marks: [
-                Plot.areaY(o.modelSeries, { x: at, y: "requests", fill: "model", offset: "normalize", curve: "step" }),
-                tip(o.modelSeries, "requests", (d) => `${time(d.t)}\n${d.model}: ${d.requests} requests`),
-              ],
+              marks: [Plot.areaY(shares, { x: at, y: "share", fill: "model", curve: "step", title: "model" })],
             }),
           ),
         ),
@@ -178,10 +183,7 @@ export async function renderGateway(root, params) {
             small({
               y: { label: "USD per bucket" },
               color: { legend: true },
-              marks: [
-                Plot.areaY(o.modelSeries, { x: at, y: "spend", fill: "model", curve: "step" }),
-                tip(o.modelSeries, "spend", (d) => `${time(d.t)}\n${d.model}: ${usd(d.spend)}`),
-              ],
+              marks: [Plot.areaY(o.modelSeries, { x: at, y: "spend", fill: "model", curve: "step", title: "model" })],
             }),
           ),
         ),
