@@ -2,14 +2,15 @@
  * Router training time, routing latency and memory on the bundled LLMRouter data (14-task train split,
  * 500-query test split), with the default USE embedder (vectors from the bundled precomputed cache).
  *
- *   node --import tsx bench/routing.ts [--quick]
+ *   node --import tsx bench/routing.ts [--quick] [--policies-only]
  *
  * Prints: per router, training time on the 5,608-query train set, its test-split mean performance
  * (performance-first) and the decision latency p50/p99 per query with the embedding cached (predict +
  * rank); the latency with the embedding computed (USE on the raw text); kNN decision latency over
  * 10,000 training queries (the train set resampled), with the task known (same-task search) and
  * unknown (full scan), before (plain exact scan) and after (projected index) in the same run; RSS / heap. Where Debian's python3-sklearn is installed, scikit-learn's kNN and
- * MLP are timed on the same vectors and our/their ratios printed.
+ * MLP are timed on the same vectors and our/their ratios printed. Last, the added decision time of the
+ * multi-call policies on RouteProfile (bench/support/policy-decisions.ts); `--policies-only` runs just that.
  */
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -27,10 +28,15 @@ import { createRouter, ROUTER_NAMES } from "../src/routing/registry.ts";
 import type { RouteQuery, Router, TrainingSet } from "../src/routing/router.ts";
 import { Rng } from "../src/util/prng.ts";
 import { tempDir } from "../test/helpers.ts";
+import { policyDecisionTimes } from "./support/policy-decisions.ts";
 
 const quick = process.argv.includes("--quick");
 const REPO = new URL("..", import.meta.url).pathname;
 const dir = tempDir();
+if (process.argv.includes("--policies-only")) {
+  await policyDecisionTimes(dir, REPO, (s) => process.stdout.write(s));
+  process.exit(0);
+}
 const store = new Store(join(dir, "bench.db"));
 await importPath(store, join(REPO, "data/llmrouter"));
 const embedder = createEmbedder("use");
@@ -284,4 +290,5 @@ print(json.dumps(out))
     row("MLP fit (64 hidden, ≤ 30 epochs)", mlpFit, sk.mlp_fit, "s ");
   }
 }
+await policyDecisionTimes(dir, REPO, (s) => process.stdout.write(s));
 store.close();

@@ -4,7 +4,7 @@ import type { Embedder } from "../embed/embedder.ts";
 import { HashEmbedder } from "../embed/hash.ts";
 import { type Answer, answerKindOf, answerSimilarity, extractAnswer } from "../scoring/answers.ts";
 import type { StoreTrainingSet } from "./dataset.ts";
-import type { AgreementTable, PolicyData } from "./policy.ts";
+import type { AgreementTable, AnswerView, PolicyData } from "./policy.ts";
 
 /**
  * The agreement table of the recorded responses behind a training set (same rows and columns): each
@@ -65,4 +65,32 @@ export async function buildPolicyData(
   opts: { dataset?: string; split?: Split; responseEmbedder?: Embedder } = {},
 ): Promise<PolicyData & StoreTrainingSet> {
   return { ...set, agreement: await buildAgreementTable(store, set, opts) };
+}
+
+/**
+ * The answers of live responses as an AnswerView (the gateway's side of `recordedView`): each response's
+ * answer extracted with the task's metric, free text embedded once, similarities computed on demand.
+ */
+export async function liveAnswerView(
+  metric: string | null | undefined,
+  responses: ReadonlyMap<number, string>,
+  responseEmbedder: Embedder = new HashEmbedder(),
+): Promise<AnswerView> {
+  const answers = new Map<number, Answer | null>();
+  for (const [j, text] of responses) answers.set(j, extractAnswer(metric, text));
+  const free = [...answers].filter(([, a]) => a?.kind === "free");
+  const vectors = new Map<number, Float32Array>();
+  if (free.length) {
+    const vs = await responseEmbedder.embed(free.map(([, a]) => (a as { text: string }).text));
+    free.forEach(([j], k) => {
+      vectors.set(j, vs[k] as Float32Array);
+    });
+  }
+  return {
+    answered: (j) => (answers.get(j) ?? null) !== null,
+    similarity: (a, b) => {
+      const s = answerSimilarity(answers.get(a) ?? null, answers.get(b) ?? null, vectors.get(a), vectors.get(b));
+      return Number.isNaN(s) ? 0 : s;
+    },
+  };
 }
