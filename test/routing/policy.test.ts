@@ -10,6 +10,7 @@ import {
   type PolicyData,
   recordedView,
 } from "../../src/routing/policy.ts";
+import { liveAnswerView } from "../../src/routing/policy-data.ts";
 import { choosePoints, restrictPlan } from "../../src/routing/policy-fit.ts";
 import type { CandidateInfo } from "../../src/routing/router.ts";
 
@@ -176,4 +177,24 @@ test("policySubset keeps each row's agreement and recordedView reads it", () => 
   const v1 = recordedView(s.agreement, 3, 1); // row 2: easy, all agree
   assert.equal(v0.similarity(0, 1), 0);
   assert.equal(v1.similarity(0, 1), 1);
+});
+
+test("liveAnswerView: live responses read like recorded ones (metric extraction, similarity, no answer)", async () => {
+  const v = await liveAnswerView(
+    "em_mc",
+    new Map([
+      [0, "(B)"],
+      [1, "So the answer is ( b )."],
+      [2, "(C)"],
+      [3, "no idea"],
+    ]),
+  );
+  assert.equal(v.similarity(0, 1), 1);
+  assert.equal(v.similarity(0, 2), 0);
+  assert.equal(v.answered(3), false);
+  const plan: CallPlan = {
+    stages: [[0, 1], [2]],
+    stop: { agree: 2, support: Number.POSITIVE_INFINITY, similarity: 1 },
+  };
+  assert.deepEqual(decideAfterStage(plan, 0, [0, 1], v, W), { accepted: 1, reason: "agree" });
 });
