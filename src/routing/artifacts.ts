@@ -164,6 +164,15 @@ export function saveRouterToStore(store: Store, id: string, l: LoadedArtifact): 
     .run(id, l.name, l.embedder, l.trainedAt, JSON.stringify(toArtifact(l)));
 }
 
+/** Ids of the artifacts kept in the store, optionally only those of one router. */
+export function storedRouterIds(store: Store, router?: string): string[] {
+  store.db.exec(ARTIFACT_TABLE);
+  const rows = store.db
+    .prepare<[], { id: string; router: string }>("SELECT id, router FROM router_artifacts ORDER BY id")
+    .all();
+  return rows.filter((r) => router === undefined || r.router === router).map((r) => r.id);
+}
+
 export function loadRouterFromStore(store: Store, id: string): LoadedArtifact {
   store.db.exec(ARTIFACT_TABLE);
   const row = store.db

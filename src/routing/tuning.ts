@@ -1,5 +1,5 @@
 import { choose, DEFAULT_KNOB, type Knob, learnScales, objective, scaleFor } from "./objective.ts";
-import type { Prediction, RouteQuery, TrainingSet } from "./router.ts";
+import type { Prediction, TrainingSet } from "./router.ts";
 
 /** The rows of a training set as a smaller training set (for held-out tuning inside `fit`). */
 export function subset(data: TrainingSet, rows: readonly number[]): TrainingSet {
@@ -22,8 +22,35 @@ export function subset(data: TrainingSet, rows: readonly number[]): TrainingSet 
 }
 
 /**
- * Mean realised objective of the candidates a prediction chooses for `rows` of `data` (prediction row i
- * belongs to data row rows[i]; rows where the
+ * Realised objective of the candidate a prediction chooses, per row: prediction row i belongs to data row
+ * rows[i]; NaN where nothing was chosen or the chosen candidate has no outcome. With the default knob
+ * this is the chosen candidate's performance.
+ */
+export function realisedRows(
+  pred: Prediction,
+  data: TrainingSet,
+  rows: readonly number[],
+  knob: Knob = DEFAULT_KNOB,
+): Float64Array {
+  const c = data.candidates.length;
+  const tasks = rows.map((r) => data.queries[r].task);
+  const scales = learnScales(
+    data.queries.map((q) => q.task),
+    data.performance,
+    data.cost,
+    c,
+  );
+  const picks = choose(pred, c, knob, scales, tasks);
+  return Float64Array.from(rows, (r, i) => {
+    const j = picks[i];
+    if (j < 0) return Number.NaN;
+    const p = data.performance[r * c + j];
+    return Number.isNaN(p) ? Number.NaN : objective(p, data.cost[r * c + j], knob, scaleFor(scales, tasks[i]));
+  });
+}
+
+/**
+ * Mean realised objective of the candidates a prediction chooses for `rows` of `data` (rows where the
  * chosen candidate has no outcome are skipped). With the default knob this is mean performance —
  * what routers are tuned for on held-out slices of the train split.
  */
@@ -33,25 +60,12 @@ export function realisedScore(
   rows: readonly number[],
   knob: Knob = DEFAULT_KNOB,
 ): number {
-  const c = data.candidates.length;
-  const queries: RouteQuery[] = rows.map((r) => data.queries[r]);
-  const tasks = queries.map((q) => q.task);
-  const scales = learnScales(
-    data.queries.map((q) => q.task),
-    data.performance,
-    data.cost,
-    c,
-  );
-  const picks = choose(pred, c, knob, scales, tasks);
   let s = 0;
   let n = 0;
-  rows.forEach((r, i) => {
-    const j = picks[i];
-    if (j < 0) return;
-    const p = data.performance[r * c + j];
-    if (Number.isNaN(p)) return;
-    s += objective(p, data.cost[r * c + j], knob, scaleFor(scales, tasks[i]));
-    n++;
-  });
+  for (const v of realisedRows(pred, data, rows, knob))
+    if (!Number.isNaN(v)) {
+      s += v;
+      n++;
+    }
   return n ? s / n : Number.NaN;
 }

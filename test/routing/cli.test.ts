@@ -68,6 +68,15 @@ test("fusionkit train/route: bad input gives a clear error and exit code 2", () 
   const unknown = run("train", "--router", "nope", "--db", db, "--embedder", "hash");
   assert.equal(unknown.status, 2);
   assert.match(unknown.stderr, /unknown router "nope" \(known: random, cheapest/);
+  const badParam = run("train", "--router", "knn", "--db", db, "--embedder", "hash", "--param", "k=ten");
+  assert.equal(badParam.status, 2);
+  assert.match(badParam.stderr, /--param: router "knn": parameter "k": expected a number, got "ten"/);
+  const unknownParam = run("train", "--db", db, "--embedder", "hash", "--param", "kk=3");
+  assert.equal(unknownParam.status, 2, "auto is the default router");
+  assert.match(
+    unknownParam.stderr,
+    /--param: router "auto": unknown parameter "kk" \(known: bases, baseParams, folds, z, seed\)/,
+  );
   const bothKnobs = run("train", "--router", "knn", "--db", db, "--scenario", "balance", "--lambda", "3");
   assert.equal(bothKnobs.status, 2);
   assert.match(bothKnobs.stderr, /--scenario or --lambda, not both/);

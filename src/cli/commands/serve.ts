@@ -4,7 +4,9 @@ import type { Command } from "commander";
 import { UsageError } from "../../data/errors.ts";
 import { DEFAULT_DB, type Store } from "../../data/store.ts";
 import { loadProviders, type ProvidersConfig } from "../../llm/providers.ts";
+import { storedRouterIds } from "../../routing/artifacts.ts";
 import { parseKnob, SCENARIOS } from "../../routing/objective.ts";
+import { DEFAULT_ROUTER } from "../../routing/registry.ts";
 import { loadServeConfig, mergeSettings, type ServeConfig, type ServeSettings } from "../../serve/config.ts";
 import type { RouteOn } from "../../serve/conversation.ts";
 import { loadRouters } from "../../serve/load.ts";
@@ -37,7 +39,12 @@ export function registerServe(program: Command): void {
       "gateway config (YAML, see 'fusionkit init'): providers, models, routers, variants, defaults; flags override it; reloaded when it changes",
     )
     .option("--providers <file>", "providers file (YAML/JSON): upstream APIs and models (instead of --config)")
-    .option("--router <artifact>", "router artifact (repeat for several; the first backs fusionkit/auto)", collect, [])
+    .option(
+      "--router <artifact>",
+      `router artifact file or store id (repeat for several; the first backs fusionkit/auto; default: the store's one "${DEFAULT_ROUTER}" artifact from "fusionkit train")`,
+      collect,
+      [],
+    )
     .option("--scenario <name>", `knob of fusionkit/auto: ${Object.keys(SCENARIOS).join(", ")}`)
     .option("--lambda <x>", "knob of fusionkit/auto: willingness to pay (performance − λ·cost)")
     .option(
@@ -194,7 +201,7 @@ function watchFile(file: string, onChange: () => void): FSWatcher {
 /** Virtual models from the flags: fusionkit/auto and one per scenario on the first router, one per other router, variants. */
 function buildVirtuals(f: ServeSettings, store: Store): VirtualModel[] {
   const routers = loadRouters(
-    f.router,
+    f.router.length ? f.router : defaultRouter(store),
     store,
     int(f.embedCache, "--embed-cache"),
     int(f.decisionCache, "--decision-cache"),
@@ -220,6 +227,17 @@ function buildVirtuals(f: ServeSettings, store: Store): VirtualModel[] {
     else virtuals.push(v);
   }
   return virtuals;
+}
+
+/** Without --router: the store's artifact of the default router when there is exactly one. */
+function defaultRouter(store: Store): string[] {
+  const ids = storedRouterIds(store, DEFAULT_ROUTER);
+  if (ids.length > 1)
+    throw new UsageError(
+      `the store holds several "${DEFAULT_ROUTER}" routers (${ids.join(", ")}); pick one with --router`,
+    );
+  if (ids.length === 1) process.stderr.write(`fusionkit serve: routing with "${ids[0]}" from the store\n`);
+  return ids;
 }
 
 /** Load each router's embedder model now (the sentence encoder takes a while), so no client request pays for it. */

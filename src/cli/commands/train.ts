@@ -5,7 +5,13 @@ import { createEmbedder, DEFAULT_EMBEDDER, EMBEDDER_SPEC_HELP } from "../../embe
 import { saveRouter, saveRouterToStore, trainRouter } from "../../routing/artifacts.ts";
 import { buildTrainingSet, datasetCandidateKeys } from "../../routing/dataset.ts";
 import { knobLabel, parseKnob } from "../../routing/objective.ts";
-import { ROUTER_NAMES, type RouterParams, routerDescription } from "../../routing/registry.ts";
+import {
+  DEFAULT_ROUTER,
+  ROUTER_NAMES,
+  type RouterParams,
+  routerDescription,
+  routerParamsError,
+} from "../../routing/registry.ts";
 import {
   openStore,
   printJson,
@@ -38,7 +44,7 @@ export function registerTrain(program: Command): void {
     program
       .command("train")
       .description("train a router on the train split and save it as an artifact (file + a copy in the store)")
-      .requiredOption("--router <name>", `router: ${ROUTER_NAMES.join(", ")}`)
+      .option("--router <name>", `router: ${ROUTER_NAMES.join(", ")}`, DEFAULT_ROUTER)
       .option(
         "--scenario <name>",
         "default knob stored in the artifact: performance-first, balance, cost-first, llm-judge",
@@ -64,6 +70,8 @@ export function registerTrain(program: Command): void {
         throw new UsageError(`--router: unknown router "${opts.router}" (known: ${ROUTER_NAMES.join(", ")})`);
       const knob = parseKnob(opts.scenario, opts.lambda);
       const params = parseParams(opts.param);
+      const badParam = routerParamsError(opts.router, params);
+      if (badParam) throw new UsageError(`--param: ${badParam}`);
       const embedder = createEmbedder(opts.embedder);
       const store = openStore(opts);
       try {
