@@ -34,6 +34,22 @@ function checkNested(name: unknown, params: unknown, path: (string | number)[], 
   for (const issue of r.error?.issues ?? []) ctx.addIssue({ ...issue, path: [...path, ...issue.path] } as never);
 }
 
+/** The confidence routers' parameters (their base is a registered router with its own schema). */
+const confidenceParams = z
+  .strictObject({
+    base: z.string().optional(),
+    baseParams: z.record(z.string(), z.unknown()).optional(),
+    taus: z.array(z.number().min(0).max(1)).min(1).optional(),
+    topK: int(0),
+    folds: int(2),
+    seed,
+  })
+  .superRefine((p, ctx) => {
+    if (p.base !== undefined && !(p.base in SPECS))
+      ctx.addIssue({ code: "custom", path: ["base"], message: `unknown router "${p.base}"`, input: p.base });
+    checkNested(p.base ?? "logistic", p.baseParams, ["baseParams"], ctx);
+  });
+
 const routerName = z.string().refine((n) => n in SPECS, { error: (i) => `unknown router "${String(i.input)}"` });
 
 /**
@@ -112,16 +128,25 @@ const SPECS: Record<string, RouterSpec> = {
   },
   cluster: {
     description: "Avengers-Pro: k-means over query embeddings, per-cluster candidate means; k by CV on train",
+    params: z.strictObject({
+      ks: z.array(z.int().min(1)).min(1).optional(),
+      folds: int(2),
+      shrink: z.number().min(0).optional(),
+      iterations: int(1),
+      seed,
+    }),
     make: (p) => new ClusterRouter(p),
   },
   confidence: {
     description:
       "multi-label classifier (default logistic); below confidence τ the best single model; τ by CV on train",
+    params: confidenceParams,
     make: (p) => new ConfidenceRouter(p, (name, params) => createRouter(name, params)),
   },
   "confidence-topk": {
     description:
       "confidence router keeping only the k most confident candidates (default 3), the knob picks among them",
+    params: confidenceParams,
     make: (p) =>
       new ConfidenceRouter({ topK: 3, ...p }, (name, params) => createRouter(name, params), "confidence-topk"),
   },
