@@ -40,6 +40,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (c.req.path === "/v1/chat/completions")
       deps.gateway.deps.metrics.request("chat", err.status, (performance.now() - (c.get("start") ?? 0)) / 1000);
     return c.body(err.body, err.status as 400, {
+      ...err.headers,
       "content-type": "application/json",
       "x-request-id": c.get("requestId") ?? "",
     });

@@ -1,14 +1,16 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { HttpError } from "./errors.ts";
-import { type ApiKeys, hashKey } from "./keys.ts";
+import { type ActiveKey, type ApiKeys, hashKey } from "./keys.ts";
 
 /**
  * Client authentication: `Authorization: Bearer <key>` (or `x-api-key`) checked against the hashed keys.
- * Active hashes live in memory and are reloaded every few seconds, so `fusionkit keys revoke` takes effect
- * on a running gateway without a database read per request.
+ * Active keys live in memory and are reloaded every few seconds, so `fusionkit keys revoke` and limit changes
+ * take effect on a running gateway without a database read per request. A key not in memory is looked up
+ * once in the store, so a key is valid the moment `fusionkit keys create` returns.
  */
 export class Authenticator {
-  private active = new Map<string, string>();
+  private active = new Map<string, ActiveKey>();
+  private byId = new Map<string, ActiveKey>();
   private readonly keys: ApiKeys;
   private timer: NodeJS.Timeout | null = null;
 
@@ -21,6 +23,12 @@ export class Authenticator {
 
   reload(): void {
     this.active = this.keys.activeHashes();
+    this.byId = new Map([...this.active.values()].map((k) => [k.id, k]));
+  }
+
+  /** The active key with this id (its limits), if any. */
+  key(id: string): ActiveKey | undefined {
+    return this.byId.get(id);
   }
 
   /** The key id of a valid request; throws 401 otherwise (the presented key is never echoed). */
@@ -33,9 +41,18 @@ export class Authenticator {
         "missing API key: send 'Authorization: Bearer <key>' (create one with 'fusionkit keys create')",
         "missing_api_key",
       );
-    const id = this.active.get(hashKey(key));
-    if (!id) throw new HttpError(401, "authentication_error", "invalid or revoked API key", "invalid_api_key");
-    return id;
+    const hash = hashKey(key);
+    let found = this.active.get(hash);
+    if (!found) {
+      // Created since the last refresh? One indexed read; an unknown key stays unknown (nothing cached).
+      found = this.keys.activeByHash(hash) ?? undefined;
+      if (found) {
+        this.active.set(hash, found);
+        this.byId.set(found.id, found);
+      }
+    }
+    if (!found) throw new HttpError(401, "authentication_error", "invalid or revoked API key", "invalid_api_key");
+    return found.id;
   }
 
   close(): void {

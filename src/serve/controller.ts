@@ -33,6 +33,8 @@ export interface ThoughtSource {
 }
 
 export interface GatewayDeps {
+  /** Told of every finished exchange before it is logged (per-key spend and token accounting). */
+  onExchange?: (e: Exchange) => void;
   providers: ProvidersConfig;
   upstreams: UpstreamPool;
   virtuals: Map<string, VirtualModel>;
@@ -186,7 +188,11 @@ export class Gateway {
     } catch (e) {
       const err = this.errorResponse(e, call.requestId);
       if (!out.headersSent) {
-        out.writeHead(err.status, { "content-type": "application/json", "x-request-id": call.requestId });
+        out.writeHead(err.status, {
+          ...err.headers,
+          "content-type": "application/json",
+          "x-request-id": call.requestId,
+        });
         out.end(err.body);
       } else if (!out.writableEnded) out.end();
       served = {
@@ -238,6 +244,7 @@ export class Gateway {
       attempts: served.attempts,
       candidates: plan?.candidatesHeader ?? null,
     };
+    d.onExchange?.(exchange);
     d.log.push(exchange);
   }
 
@@ -245,12 +252,20 @@ export class Gateway {
    * The one place an error in a request becomes what the client sees: an HttpError as it is, anything else a
    * 500 without internals (its stack goes to the operator's log). The body is an OpenAI-style error, redacted.
    */
-  errorResponse(e: unknown, requestId: string): { status: number; body: string; message: string } {
+  errorResponse(
+    e: unknown,
+    requestId: string,
+  ): { status: number; body: string; message: string; headers: Record<string, string> } {
     const d = this.deps;
     if (!(e instanceof HttpError)) d.report.error("request failed unexpectedly", e, requestId);
     const err = asHttpError(e);
     d.metrics.error(err.code ?? err.type);
-    return { status: err.status, body: d.upstreams.redact(errorBody(err)), message: err.message };
+    return {
+      status: err.status,
+      body: d.upstreams.redact(errorBody(err)),
+      message: err.message,
+      headers: err.headers,
+    };
   }
 
   /** Choose and order the candidates for a request. */

@@ -19,6 +19,8 @@ export class HttpError extends Error {
   readonly type: ErrorType;
   readonly code: string | null;
   readonly param: string | null;
+  /** Extra response headers (Retry-After, x-should-retry). */
+  readonly headers: Record<string, string> = {};
   constructor(
     status: number,
     type: ErrorType,

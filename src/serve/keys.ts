@@ -3,7 +3,8 @@ import type Database from "better-sqlite3";
 
 /**
  * Client API keys for the gateway. Only a SHA-256 of each key is stored (keys are 256 random bits, so a
- * fast hash is enough — there is nothing to brute-force); the plain key is shown once, at creation.
+ * fast hash is enough — there is nothing to brute-force); the plain key is shown once, at creation. Each key
+ * may carry limits: USD budgets per UTC day and month, requests and tokens per minute, allowed models.
  */
 
 const SCHEMA = `
@@ -17,6 +18,30 @@ CREATE TABLE IF NOT EXISTS api_keys (
 );
 `;
 
+/** Limit columns, added to stores made before keys had limits. */
+const LIMIT_COLUMNS: Array<[string, string]> = [
+  ["budget_day", "REAL"],
+  ["budget_month", "REAL"],
+  ["rpm", "INTEGER"],
+  ["tpm", "INTEGER"],
+  ["models", "TEXT"],
+];
+
+export interface KeyLimits {
+  /** USD per UTC day; null = no budget. */
+  budgetDay: number | null;
+  /** USD per UTC calendar month. */
+  budgetMonth: number | null;
+  /** Requests per minute. */
+  rpm: number | null;
+  /** Tokens (input + output) per minute. */
+  tpm: number | null;
+  /** Models (virtual or upstream names) the key may request; null = any. */
+  models: string[] | null;
+}
+
+export const NO_LIMITS: KeyLimits = { budgetDay: null, budgetMonth: null, rpm: null, tpm: null, models: null };
+
 export interface ApiKeyInfo {
   id: string;
   name: string;
@@ -24,6 +49,28 @@ export interface ApiKeyInfo {
   prefix: string;
   createdAt: string;
   revokedAt: string | null;
+  limits: KeyLimits;
+}
+
+/** An active key as the gateway holds it. */
+export interface ActiveKey {
+  id: string;
+  name: string;
+  limits: KeyLimits;
+}
+
+interface KeyRow {
+  id: string;
+  name: string;
+  hash: string;
+  prefix: string;
+  created_at: string;
+  revoked_at: string | null;
+  budget_day: number | null;
+  budget_month: number | null;
+  rpm: number | null;
+  tpm: number | null;
+  models: string | null;
 }
 
 export const KEY_PREFIX = "fk-";
@@ -32,15 +79,30 @@ export function hashKey(key: string): string {
   return createHash("sha256").update(key).digest("hex");
 }
 
+function limitsOf(r: KeyRow): KeyLimits {
+  return {
+    budgetDay: r.budget_day,
+    budgetMonth: r.budget_month,
+    rpm: r.rpm,
+    tpm: r.tpm,
+    models: r.models ? (JSON.parse(r.models) as string[]) : null,
+  };
+}
+
 export class ApiKeys {
   private readonly db: Database.Database;
   constructor(db: Database.Database) {
     this.db = db;
     db.exec(SCHEMA);
+    const have = new Set(
+      (db.prepare("PRAGMA table_info(api_keys)").all() as Array<{ name: string }>).map((c) => c.name),
+    );
+    for (const [col, type] of LIMIT_COLUMNS)
+      if (!have.has(col)) db.exec(`ALTER TABLE api_keys ADD COLUMN ${col} ${type}`);
   }
 
   /** Create a key; returns the plain key (never stored) with its record. */
-  create(name: string): { key: string; info: ApiKeyInfo } {
+  create(name: string, limits: KeyLimits = NO_LIMITS): { key: string; info: ApiKeyInfo } {
     const key = KEY_PREFIX + randomBytes(32).toString("base64url");
     const id = `key_${randomBytes(6).toString("hex")}`;
     const info: ApiKeyInfo = {
@@ -49,20 +111,61 @@ export class ApiKeys {
       prefix: key.slice(0, 10),
       createdAt: new Date().toISOString(),
       revokedAt: null,
+      limits,
     };
     this.db
-      .prepare("INSERT INTO api_keys (id, name, hash, prefix, created_at) VALUES (?, ?, ?, ?, ?)")
-      .run(id, name, hashKey(key), info.prefix, info.createdAt);
+      .prepare(
+        "INSERT INTO api_keys (id, name, hash, prefix, created_at, budget_day, budget_month, rpm, tpm, models) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run(
+        id,
+        name,
+        hashKey(key),
+        info.prefix,
+        info.createdAt,
+        limits.budgetDay,
+        limits.budgetMonth,
+        limits.rpm,
+        limits.tpm,
+        limits.models ? JSON.stringify(limits.models) : null,
+      );
     return { key, info };
+  }
+
+  /** Change the limits of active keys by id or name (only the fields given); returns how many changed. */
+  setLimits(idOrName: string, change: Partial<KeyLimits>): number {
+    const sets: string[] = [];
+    const values: Array<string | number | null> = [];
+    const column: Record<keyof KeyLimits, string> = {
+      budgetDay: "budget_day",
+      budgetMonth: "budget_month",
+      rpm: "rpm",
+      tpm: "tpm",
+      models: "models",
+    };
+    for (const k of Object.keys(change) as Array<keyof KeyLimits>) {
+      sets.push(`${column[k]} = ?`);
+      const v = change[k];
+      values.push(Array.isArray(v) ? JSON.stringify(v) : (v ?? null));
+    }
+    if (!sets.length) return 0;
+    return this.db
+      .prepare(`UPDATE api_keys SET ${sets.join(", ")} WHERE (id = ? OR name = ?) AND revoked_at IS NULL`)
+      .run(...values, idOrName, idOrName).changes;
   }
 
   list(): ApiKeyInfo[] {
     return this.db
-      .prepare<[], { id: string; name: string; prefix: string; created_at: string; revoked_at: string | null }>(
-        "SELECT id, name, prefix, created_at, revoked_at FROM api_keys ORDER BY created_at, id",
-      )
+      .prepare<[], KeyRow>("SELECT * FROM api_keys ORDER BY created_at, id")
       .all()
-      .map((r) => ({ id: r.id, name: r.name, prefix: r.prefix, createdAt: r.created_at, revokedAt: r.revoked_at }));
+      .map((r) => ({
+        id: r.id,
+        name: r.name,
+        prefix: r.prefix,
+        createdAt: r.created_at,
+        revokedAt: r.revoked_at,
+        limits: limitsOf(r),
+      }));
   }
 
   /** Revoke by id or by name; returns how many keys were revoked. */
@@ -72,11 +175,17 @@ export class ApiKeys {
       .run(new Date().toISOString(), idOrName, idOrName).changes;
   }
 
-  /** hash → key id of every active key (the gateway holds this in memory and refreshes it). */
-  activeHashes(): Map<string, string> {
-    const rows = this.db
-      .prepare<[], { id: string; hash: string }>("SELECT id, hash FROM api_keys WHERE revoked_at IS NULL")
-      .all();
-    return new Map(rows.map((r) => [r.hash, r.id]));
+  /** hash → every active key (the gateway holds this in memory and refreshes it). */
+  activeHashes(): Map<string, ActiveKey> {
+    const rows = this.db.prepare<[], KeyRow>("SELECT * FROM api_keys WHERE revoked_at IS NULL").all();
+    return new Map(rows.map((r) => [r.hash, { id: r.id, name: r.name, limits: limitsOf(r) }]));
+  }
+
+  /** One active key by hash (a key created after the last refresh is valid at once). */
+  activeByHash(hash: string): ActiveKey | null {
+    const r = this.db
+      .prepare<[string], KeyRow>("SELECT * FROM api_keys WHERE hash = ? AND revoked_at IS NULL")
+      .get(hash);
+    return r ? { id: r.id, name: r.name, limits: limitsOf(r) } : null;
   }
 }

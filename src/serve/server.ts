@@ -10,6 +10,7 @@ import { Authenticator, isLoopback } from "./auth.ts";
 import { Breakers } from "./breaker.ts";
 import { Gateway, type ThoughtSource } from "./controller.ts";
 import type { RouteOn } from "./conversation.ts";
+import { KeyMeter } from "./key-limits.ts";
 import { ApiKeys } from "./keys.ts";
 import { Labels } from "./labels.ts";
 import { ExchangeLog } from "./log.ts";
@@ -90,12 +91,18 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
     headerCandidates: 8,
   });
   const auth = o.auth ? new Authenticator(new ApiKeys(o.store.db)) : null;
+  const keyMeter = auth ? new KeyMeter(o.store.db) : null;
+  if (keyMeter)
+    gateway.deps.onExchange = (e) => {
+      if (e.keyId) keyMeter.record(e.keyId, e.cost ?? 0, (e.inputTokens ?? 0) + (e.outputTokens ?? 0));
+    };
   let draining = false;
   const startedAt = Date.now();
   const appDeps = {
     gateway,
     labels,
     auth,
+    keyMeter,
     bodyLimit: o.bodyLimit,
     modelsJson: modelsJson(o.virtuals, o.providers, startedAt),
     draining: () => draining,

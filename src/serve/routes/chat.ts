@@ -12,6 +12,13 @@ export function registerChat(app: Hono<Env>, deps: AppDeps): void {
   app.post("/v1/chat/completions", async (c) => {
     // While draining, the gateway itself refuses the request with 503 after reading it, so it is still logged.
     const { text, value } = await readJsonBody(c.env.incoming, deps.bodyLimit);
+    // A key's limits (allowed models, budgets, rate limits) are checked before any routing work.
+    const keyId = c.get("keyId");
+    const key = keyId ? deps.auth?.key(keyId) : undefined;
+    if (key && deps.keyMeter) {
+      const model = (value as { model?: unknown } | null)?.model;
+      deps.keyMeter.admit(key, typeof model === "string" ? model : "");
+    }
     await deps.gateway.chat(
       value,
       text,
