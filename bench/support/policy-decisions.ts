@@ -6,6 +6,7 @@
  * same queries in the same run as the baseline; vote's plan includes its kNN prediction, so its added
  * time is measured beyond that prediction.
  */
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { importPath } from "../../src/data/import.ts";
 import { stratifiedSplit } from "../../src/data/split.ts";
@@ -18,6 +19,8 @@ import { decideAfterStage } from "../../src/routing/policy.ts";
 import { buildPolicyData, liveAnswerView } from "../../src/routing/policy-data.ts";
 import { createRouter } from "../../src/routing/registry.ts";
 import type { VotePolicy } from "../../src/routing/vote.ts";
+
+const row = (xs: number[]) => [50, 95, 99].map((p) => pct(xs, p).toFixed(3).padStart(7)).join("  ");
 
 /** Timed passes over the test queries (the first is a warm-up), so p99 rests on several hundred decisions. */
 const PASSES = 6;
@@ -66,10 +69,10 @@ export async function policyDecisionTimes(dir: string, repo: string, write: (s: 
       if (pass > 0) routerTimes.push(performance.now() - t0);
     }
   write(
-    `\nmulti-call policies on RouteProfile (${testSet.queries.length} test queries × ${PASSES - 1} timed passes, live answers from the recorded responses)\n` +
-      "what                              p50 ms   p99 ms\n" +
-      "--------------------------------  -------  -------\n" +
-      `router's own decision (knn)       ${pct(routerTimes, 50).toFixed(3).padStart(7)}  ${pct(routerTimes, 99).toFixed(3).padStart(7)}\n`,
+    `\nmulti-call policies on RouteProfile (${testSet.queries.length} test queries × ${PASSES - 1} timed passes, live answers from the recorded responses; load average ${loadavg()[0]?.toFixed(2)} on ${cpus().length} cores)\n` +
+      "what                              p50 ms   p95 ms   p99 ms\n" +
+      "--------------------------------  -------  -------  -------\n" +
+      `router's own decision (knn)       ${row(routerTimes)}\n`,
   );
   for (const name of ["cascade", "vote"]) {
     const policy = createPolicy(name);
@@ -96,9 +99,7 @@ export async function policyDecisionTimes(dir: string, repo: string, write: (s: 
         }
         if (pass > 0) added.push(performance.now() - t0);
       }
-    write(
-      `${`${name}: added (plan + decisions)`.padEnd(32)}  ${pct(added, 50).toFixed(3).padStart(7)}  ${pct(added, 99).toFixed(3).padStart(7)}  (target p99 ≤ 2 ms)\n`,
-    );
+    write(`${`${name}: added (plan + decisions)`.padEnd(32)}  ${row(added)}  (target p99 ≤ 2 ms)\n`);
   }
   store.close();
 }

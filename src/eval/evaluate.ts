@@ -1,4 +1,5 @@
 import type { Query } from "../data/types.ts";
+import { meanFinite } from "../routing/math.ts";
 import {
   choose,
   type Knob,
@@ -383,17 +384,6 @@ function usage(choices: Int32Array, keys: string[]): Record<string, number> {
     if (counts[j]) out[k] = (counts[j] as number) / choices.length;
   });
   return out;
-}
-
-function meanFinite(v: Float64Array): number {
-  let s = 0;
-  let n = 0;
-  for (const x of v)
-    if (Number.isFinite(x)) {
-      s += x;
-      n++;
-    }
-  return n ? s / n : Number.NaN;
 }
 
 /** Strong = the candidate with the higher mean train performance (ties: the dearer one), as in RouteLLM. */

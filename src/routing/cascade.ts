@@ -1,6 +1,6 @@
 import type { AnswerKind } from "../scoring/answers.ts";
 import { Rng } from "../util/prng.ts";
-import { stratifiedFolds } from "./math.ts";
+import { meanFinite, stratifiedFolds } from "./math.ts";
 import { lambdaGrid } from "./objective.ts";
 import {
   type CallPlan,
@@ -16,7 +16,6 @@ import {
   bestSingleOf,
   candidateStats,
   choosePoints,
-  meanFinite,
   NO_TASK,
   type OutOfFoldPoint,
   restrictPlan,

@@ -136,3 +136,17 @@ export function stratifiedFolds(tasks: readonly (string | null | undefined)[], k
     }
   return fold;
 }
+
+/** Mean of the finite values (NaN when none), e.g. the typical cost a λ grid is scaled by. */
+export function meanFinite(v: ArrayLike<number>): number {
+  let s = 0;
+  let n = 0;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i] as number;
+    if (Number.isFinite(x)) {
+      s += x;
+      n++;
+    }
+  }
+  return n ? s / n : Number.NaN;
+}

@@ -1,3 +1,4 @@
+import { columnMean } from "../eval/metrics.ts";
 import { type CallPlan, POLICY_POINTS, type PolicyPoint } from "./policy.ts";
 import type { TrainingSet } from "./router.ts";
 
@@ -9,36 +10,15 @@ import type { TrainingSet } from "./router.ts";
 
 export const NO_TASK = "(no task)";
 
-/** Mean of the finite values (NaN when none): the typical cost a λ grid is scaled by. */
-export function meanFinite(v: Float64Array): number {
-  let s = 0;
-  let n = 0;
-  for (const x of v)
-    if (Number.isFinite(x)) {
-      s += x;
-      n++;
-    }
-  return n ? s / n : Number.NaN;
-}
-
 /** Mean performance and cost of each candidate over `rows` (NaN cells skipped; −∞ performance when none). */
 export function candidateStats(data: TrainingSet, rows: readonly number[]): { perf: Float64Array; cost: Float64Array } {
   const c = data.candidates.length;
   const perf = new Float64Array(c);
   const cost = new Float64Array(c);
   for (let j = 0; j < c; j++) {
-    let p = 0;
-    let k = 0;
-    let m = 0;
-    for (const i of rows) {
-      const v = data.performance[i * c + j] as number;
-      if (Number.isNaN(v)) continue;
-      p += v;
-      k += data.cost[i * c + j] as number;
-      m++;
-    }
-    perf[j] = m ? p / m : Number.NEGATIVE_INFINITY;
-    cost[j] = m ? k / m : Number.POSITIVE_INFINITY;
+    const m = columnMean(data, rows, j);
+    perf[j] = m.n ? m.performance : Number.NEGATIVE_INFINITY;
+    cost[j] = m.n ? m.cost : Number.POSITIVE_INFINITY;
   }
   return { perf, cost };
 }

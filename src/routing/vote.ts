@@ -1,6 +1,6 @@
 import { Rng } from "../util/prng.ts";
 import { runRecorded } from "./cascade.ts";
-import { stratifiedFolds } from "./math.ts";
+import { meanFinite, stratifiedFolds } from "./math.ts";
 import { lambdaGrid, rank } from "./objective.ts";
 import {
   type CallPlan,
@@ -10,7 +10,7 @@ import {
   type PolicyPoint,
   recordedView,
 } from "./policy.ts";
-import { bestSingleOf, candidateStats, choosePoints, meanFinite, type OutOfFoldPoint } from "./policy-fit.ts";
+import { bestSingleOf, candidateStats, choosePoints, type OutOfFoldPoint } from "./policy-fit.ts";
 import type { CandidateInfo, Prediction, RouteQuery, Router } from "./router.ts";
 import { subset } from "./tuning.ts";
 

@@ -4,22 +4,14 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { scoreResponse } from "../../src/scoring/score.ts";
 import { REPO } from "../helpers.ts";
+import { routeProfileItems } from "./routeprofile-items.ts";
 
 /**
  * Our scorers against the scores recorded in real routing data. Thresholds are what bench/scorer-agreement.ts
  * measured on the full files (less a small margin where agreement is not exact); see the README's table.
  */
 
-interface RPItem {
-  task_name: string;
-  query: string;
-  ground_truth: string;
-  metric: string;
-  model_performance: Record<string, { response: string; task_performance: number }>;
-}
-const rp = JSON.parse(
-  readFileSync(join(REPO, "data/routeprofile/route_data/routing_test_data.json"), "utf8"),
-) as RPItem[];
+const rp = routeProfileItems();
 
 async function agreementOn(task: string, metric: string): Promise<{ rate: number; n: number; meanDiff: number }> {
   let n = 0;

@@ -1,6 +1,4 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "node:test";
 import { HashEmbedder } from "../../src/embed/hash.ts";
 import {
@@ -11,19 +9,11 @@ import {
   extractAnswer,
 } from "../../src/scoring/answers.ts";
 import { gsm8kGold } from "../../src/scoring/text-metrics.ts";
-import { REPO } from "../helpers.ts";
+import { routeProfileItems } from "./routeprofile-items.ts";
 
 /** Answer extraction on real responses from the bundled RouteProfile data (8 models × 600 queries). */
 
-interface RPItem {
-  task_name: string;
-  ground_truth: string;
-  metric: string;
-  model_performance: Record<string, { response: string; task_performance: number }>;
-}
-const rp = JSON.parse(
-  readFileSync(join(REPO, "data/routeprofile/route_data/routing_test_data.json"), "utf8"),
-) as RPItem[];
+const rp = routeProfileItems();
 
 function responses(task: string): Array<{ gold: string; metric: string; response: string; performance: number }> {
   return rp

@@ -39,18 +39,7 @@ export function parseScenarios(value: string | undefined): Scenario[] {
 }
 
 export function parsePolicies(value: string | undefined): string[] {
-  const names = [
-    ...new Set(
-      (value ?? "")
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean),
-    ),
-  ];
-  for (const n of names)
-    if (!POLICY_NAMES.includes(n))
-      throw new UsageError(`--policies: unknown policy "${n}" (known: ${POLICY_NAMES.join(", ")})`);
-  return names;
+  return parseNames(value, [], POLICY_NAMES, "--policies", "policy");
 }
 
 /** `--cv` alone → K = 5; `--cv K` → K (an integer ≥ 2); absent → no cross-validation. */
@@ -65,6 +54,17 @@ export function parseCv(value: string | boolean | undefined, seed: string): CvOp
 }
 
 export function parseRouters(value: string | undefined, fallback: readonly string[]): string[] {
+  return parseNames(value, fallback, ROUTER_NAMES, "--routers", "router");
+}
+
+/** "a,b,a" → ["a", "b"], each a known name (else a usage error naming the flag); absent → the fallback. */
+function parseNames(
+  value: string | undefined,
+  fallback: readonly string[],
+  known: readonly string[],
+  flag: string,
+  what: string,
+): string[] {
   if (value === undefined) return [...fallback];
   const names = [
     ...new Set(
@@ -75,8 +75,7 @@ export function parseRouters(value: string | undefined, fallback: readonly strin
     ),
   ];
   for (const n of names)
-    if (!ROUTER_NAMES.includes(n))
-      throw new UsageError(`--routers: unknown router "${n}" (known: ${ROUTER_NAMES.join(", ")})`);
+    if (!known.includes(n)) throw new UsageError(`${flag}: unknown ${what} "${n}" (known: ${known.join(", ")})`);
   return names;
 }
 
