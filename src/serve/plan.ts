@@ -1,0 +1,138 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { Mode } from "../data/types.ts";
+import type { RankedCandidate } from "../routing/router.ts";
+import { needsOf, unfit } from "./capabilities.ts";
+import { type RouteOn, routingText } from "./conversation.ts";
+import { badRequest, HttpError } from "./errors.ts";
+import type { ChatBody } from "./request.ts";
+import type { Sessions } from "./sessions.ts";
+import type { UpstreamPool } from "./upstream.ts";
+import { rankText, routerLabel, type VirtualModel } from "./virtual.ts";
+
+/** What planning reads (a subset of the gateway's dependencies). */
+export interface PlanDeps {
+  upstreams: UpstreamPool;
+  virtuals: Map<string, VirtualModel>;
+  sessions: Sessions;
+  routeOn: RouteOn;
+  /** Characters of conversation the router reads. */
+  routeChars: number;
+  /** How many ranked candidates the x-fusionkit-candidates header lists. */
+  headerCandidates: number;
+}
+
+/** A candidate to try: the upstream model, its mode and what the router predicted. */
+export interface Planned {
+  model: string;
+  mode: Mode;
+  ranked: RankedCandidate | null;
+}
+
+export interface Plan {
+  virtual: VirtualModel | null;
+  router: string | null;
+  query: string;
+  tried: Planned[];
+  candidatesHeader: string | null;
+  sticky: boolean;
+  session: string | null;
+  /** Template set injected into this request, if any. */
+  thought: string | null;
+}
+
+/**
+ * Choose and order the candidates for a request: a virtual model's router ranking (filtered by the request's
+ * allowed models, capabilities and max cost, a known session's model first) or an upstream model by name.
+ */
+export async function planRequest(d: PlanDeps, body: ChatBody, headers: IncomingHttpHeaders): Promise<Plan> {
+  const virtual = d.virtuals.get(body.model) ?? null;
+  const routeOn = body.knobs.routeOn ?? d.routeOn;
+  const query = routingText(body.messages, routeOn, d.routeChars);
+  const needs = needsOf(body.raw, body.messages);
+  const excluded: string[] = [];
+
+  if (!virtual) {
+    const up = d.upstreams.get(body.model);
+    if (!up)
+      throw new HttpError(
+        404,
+        "not_found_error",
+        `model '${body.model}' does not exist: use a virtual model (${[...d.virtuals.keys()].join(", ") || "none configured"}) or an upstream model listed by GET /v1/models`,
+        "model_not_found",
+        "model",
+      );
+    const why = unfit(up.model, needs);
+    if (why) throw badRequest(`model '${body.model}' cannot serve this request: ${why}`, "no_capable_model", "model");
+    return {
+      virtual: null,
+      router: null,
+      query,
+      tried: [{ model: up.name, mode: "direct", ranked: null }],
+      candidatesHeader: null,
+      sticky: false,
+      session: null,
+      thought: null,
+    };
+  }
+
+  const knob = body.knobs.knob ?? virtual.knob;
+  const ranked = await rankText(virtual.router, query, knob, body.knobs.task);
+  const kept: Planned[] = [];
+  const allowed = body.knobs.models;
+  const maxCost = body.knobs.maxCost;
+  for (const r of ranked) {
+    const up = d.upstreams.get(r.model);
+    if (!up) continue; // checked at startup: every router candidate has an upstream
+    if (allowed && !allowed.has(r.model) && !allowed.has(r.key)) {
+      excluded.push(`${r.key}: not in fusionkit.models`);
+      continue;
+    }
+    const why = unfit(up.model, needs);
+    if (why) {
+      excluded.push(`${r.key}: ${why}`);
+      continue;
+    }
+    if (maxCost !== null && r.predictedCost > maxCost) {
+      excluded.push(`${r.key}: predicted cost $${r.predictedCost.toPrecision(3)} > max_cost $${maxCost}`);
+      continue;
+    }
+    kept.push({ model: r.model, mode: r.mode, ranked: r });
+  }
+  if (kept.length === 0)
+    throw badRequest(
+      `no candidate model can serve this request (${virtual.name}): ${excluded.join("; ")}`,
+      "no_capable_model",
+    );
+
+  // Stickiness: a known session goes back to the model that served it, if that model is still a candidate.
+  const session = (headers["x-session-id"] as string | undefined) || body.user;
+  let sticky = false;
+  if (session) {
+    const prev = d.sessions.get(`${virtual.name}\u0000${session}`);
+    if (prev) {
+      const i = kept.findIndex((p) => `${p.model}${p.mode === "think" ? "_think" : ""}` === prev);
+      if (i > 0) kept.unshift(kept.splice(i, 1)[0]);
+      sticky = i >= 0;
+    }
+  }
+  let header = "";
+  const n = Math.min(kept.length, d.headerCandidates);
+  for (let i = 0; i < n; i++) {
+    const r = kept[i].ranked as RankedCandidate;
+    header += `${i ? ", " : ""}${r.key};score=${round(r.score)};perf=${round(r.predictedPerformance)};cost=${r.predictedCost.toPrecision(3)}`;
+  }
+  return {
+    virtual,
+    router: routerLabel(virtual, knob),
+    query,
+    tried: kept,
+    candidatesHeader: header,
+    sticky,
+    session: session ? `${virtual.name}\u0000${session}` : null,
+    thought: null,
+  };
+}
+
+function round(v: number): string {
+  return Number.isFinite(v) ? String(Math.round(v * 1e4) / 1e4) : "nan";
+}
