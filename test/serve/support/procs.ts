@@ -90,9 +90,12 @@ export async function startFakeProcess(options: FakeOpenAIOptions): Promise<
   });
 }
 
-/** `fusionkit serve` as its own process on a free port. */
+/**
+ * `fusionkit serve` as its own process on a free port. Loading a 30 MB router artifact and warming its embedder
+ * takes ~3 s on an idle machine but ~30 s on a saturated 2-core one, hence the generous start timeout.
+ */
 export function startGatewayProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Proc> {
-  return spawnUntil(["bin/fusionkit.js", "serve", "--port", "0", ...args], /listening on (\S+)/, env);
+  return spawnUntil(["bin/fusionkit.js", "serve", "--port", "0", ...args], /listening on (\S+)/, env, 90_000);
 }
 
 /** Run a fusionkit CLI command to completion. */
