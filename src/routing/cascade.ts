@@ -328,7 +328,13 @@ export class CascadePolicy implements Policy {
   }
 
   restore(state: unknown, _candidates: CandidateInfo[]): void {
-    this.s = state as CascadeState;
+    const s = state as CascadeState | null;
+    if (!s || !Array.isArray(s.lambdas) || !s.points || !s.groups || typeof s.groups !== "object")
+      throw new Error("expected a cascade's lambdas, operating points and per-task chains");
+    for (const [task, g] of Object.entries(s.groups))
+      if (!Array.isArray(g?.chains) || g.chains.length !== s.lambdas.length)
+        throw new Error(`task "${task}": expected one chain per λ (${s.lambdas.length})`);
+    this.s = s;
   }
 }
 

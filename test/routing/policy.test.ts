@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import { policySubset, replayPolicy } from "../../src/eval/policies.ts";
 import { CascadePolicy, chainPool, enumerateChains } from "../../src/routing/cascade.ts";
@@ -10,9 +12,11 @@ import {
   type PolicyData,
   recordedView,
 } from "../../src/routing/policy.ts";
+import { loadPolicy, savePolicy, trainPolicy } from "../../src/routing/policy-artifacts.ts";
 import { liveAnswerView } from "../../src/routing/policy-data.ts";
 import { choosePoints, restrictPlan } from "../../src/routing/policy-fit.ts";
 import type { CandidateInfo } from "../../src/routing/router.ts";
+import { tempDir } from "../helpers.ts";
 
 /** Answers by candidate ("" = none extractable); agreement = equal strings. */
 function view(answers: string[]): AnswerView {
@@ -197,4 +201,37 @@ test("liveAnswerView: live responses read like recorded ones (metric extraction,
     stop: { agree: 2, support: Number.POSITIVE_INFINITY, similarity: 1 },
   };
   assert.deepEqual(decideAfterStage(plan, 0, [0, 1], v, W), { accepted: 1, reason: "agree" });
+});
+
+test("policy artifacts: cascade and vote save → load give the same plans at every λ; a bad file names the field", () => {
+  const data = toy(40);
+  const dir = tempDir();
+  for (const name of ["cascade", "vote"]) {
+    const trained = trainPolicy(name, data, "toy-1", { folds: 4 });
+    const file = join(dir, `${name}.json`);
+    savePolicy(trained, file);
+    const loaded = loadPolicy(file);
+    assert.equal(loaded.name, name);
+    assert.equal(loaded.embedder, "toy-1");
+    const lambdas = trained.policy.lambdas();
+    assert.deepEqual(loaded.policy.lambdas(), lambdas);
+    for (let k = 0; k < lambdas.length; k++)
+      assert.deepEqual(loaded.policy.plans(data.queries, k), trained.policy.plans(data.queries, k), `${name} λ #${k}`);
+    assert.equal(loaded.policy.point("within-cost"), trained.policy.point("within-cost"));
+  }
+  const bad = join(dir, "bad.json");
+  writeFileSync(
+    bad,
+    JSON.stringify({
+      format: "fusionkit-policy",
+      version: 1,
+      policy: "cascade",
+      embedder: "x",
+      candidates: [],
+      state: {},
+    }),
+  );
+  assert.throws(() => loadPolicy(bad), /bad\.json.*state.*expected a cascade's lambdas/s);
+  writeFileSync(bad, JSON.stringify({ format: "fusionkit-router" }));
+  assert.throws(() => loadPolicy(bad), /format.*not a FusionKit policy artifact/s);
 });
