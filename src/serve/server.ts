@@ -70,7 +70,7 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
   const log = new ExchangeLog(o.store.db, {
     flushMs: o.logFlushMs,
     redact: upstreams.redact,
-    report: (m) => report.line(m),
+    report: (m) => report.warn(m),
   });
   metrics.exchangeLog = () => log.stats();
   metrics.unexpected = () => report.unexpected;

@@ -139,7 +139,7 @@ describe("fusionkit serve --config (real processes)", () => {
         await new Promise((s) => setTimeout(s, 50));
       assert.match(
         gw.stderr(),
-        /failed, keeping the running config: .*gw\.yaml:line 12, field "models\[0\]\.outputPrice"/,
+        /failed, keeping the running config: .*gw\.yaml:line 12, field \\?"models\[0\]\.outputPrice\\?"/, // JSON log line
       );
       const again = await chat("fusionkit/thrifty");
       assert.equal(again.status, 200);

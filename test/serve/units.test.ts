@@ -7,6 +7,7 @@ import { routingText } from "../../src/serve/conversation.ts";
 import { ApiKeys, hashKey } from "../../src/serve/keys.ts";
 import { type Exchange, ExchangeLog } from "../../src/serve/log.ts";
 import { Metrics } from "../../src/serve/metrics.ts";
+import { Reporter } from "../../src/serve/report.ts";
 import { parseChatBody } from "../../src/serve/request.ts";
 import { Sessions } from "../../src/serve/sessions.ts";
 import { errorEvent, SseRelay } from "../../src/serve/sse.ts";
@@ -220,6 +221,26 @@ describe("exchange log", () => {
     assert.equal(log.dropped, 1);
     assert.match(reports.join("\n"), /row bad refused by the store \(SQLITE_CONSTRAINT_NOTNULL/);
     log.close();
+  });
+});
+
+describe("operator log", () => {
+  test("JSON lines with the request id; message and stack redacted; unexpected errors counted by where", () => {
+    const lines: string[] = [];
+    const r = new Reporter(redactor(["sk-op-secret-99"]), (l) => lines.push(l));
+    r.line("reloaded router artifacts");
+    r.error("stream relay failed", new Error("upstream said sk-op-secret-99"), "fkreq-7");
+    r.error("stream relay failed", "a string thrown");
+    const [a, b, c] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(a.msg, "reloaded router artifacts");
+    assert.equal(a.level, 30);
+    assert.equal(b.requestId, "fkreq-7");
+    assert.equal(b.level, 50);
+    assert.equal(b.msg, "stream relay failed: upstream said [redacted]");
+    assert.match(String(b.stack), /^Error: upstream said \[redacted\]\n\s+at /);
+    assert.equal(c.msg, "stream relay failed: a string thrown");
+    assert.ok(!lines.join("").includes("sk-op-secret-99"));
+    assert.equal(r.unexpected.get("stream relay failed"), 2);
   });
 });
 

@@ -145,7 +145,7 @@ export function registerServe(program: Command): void {
               `reloaded router artifacts (${why}): ${nextVirtuals.map((v) => v.name).join(", ") || "no virtual models"}`,
             );
           } catch (e) {
-            report.line(`reload (${why}) failed, keeping the running config: ${(e as Error).message}`);
+            report.warn(`reload (${why}) failed, keeping the running config: ${(e as Error).message}`);
           }
         });
       };
