@@ -18,7 +18,7 @@ export function spawnUntil(
   args: string[],
   marker: RegExp,
   env: NodeJS.ProcessEnv = {},
-  timeoutMs = 30_000,
+  timeoutMs = 90_000,
 ): Promise<Proc> {
   const child = spawn(process.execPath, args, {
     cwd: REPO,
