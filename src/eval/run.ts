@@ -93,6 +93,17 @@ export async function runEvaluation(o: RunEvaluationOptions): Promise<EvalRun> {
   });
   // Policies read the recorded answers: extract and compare them once per split.
   const withAnswers = policies.length > 0;
+  if (withAnswers) {
+    const answered = o.store.db
+      .prepare<[string], { n: number }>(
+        "SELECT COUNT(*) AS n FROM outcomes o JOIN queries q ON q.id = o.query_id WHERE q.dataset = ? AND o.response IS NOT NULL AND o.response <> ''",
+      )
+      .get(o.dataset);
+    if (!answered?.n)
+      throw new UsageError(
+        `--policies: dataset "${o.dataset}" has no recorded responses; multi-call policies are evaluated by replaying the answers models gave (import data with responses, e.g. RouteProfile, NQ or RouterBench)`,
+      );
+  }
   const trainSet = withAnswers ? await buildPolicyData(o.store, train, { dataset: o.dataset, split: "train" }) : train;
   const testSet = withAnswers ? await buildPolicyData(o.store, test, { dataset: o.dataset, split: o.split }) : test;
   const cv = o.cv

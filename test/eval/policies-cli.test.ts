@@ -79,4 +79,12 @@ test("fusionkit eval --policies cascade,vote: replayed on RouteProfile's recorde
   const bad = await fusionkit([...args, "--policies", "cascade,magic"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--policies: unknown policy "magic" \(known: cascade, vote\)/);
+
+  // Data without responses cannot replay answers: a clear usage error, not a silent degenerate cascade.
+  const mmlu = tempDb();
+  assert.equal((await fusionkit(["import", join(REPO, "test/fixtures/routellm/mmlu"), "--db", mmlu])).code, 0);
+  assert.equal((await fusionkit(["split", "--db", mmlu, "--seed", "1"])).code, 0);
+  const none = await fusionkit(["eval", "--db", mmlu, "--embedder", "hash", "--policies", "cascade", "--no-report"]);
+  assert.equal(none.code, 2, none.stderr);
+  assert.match(none.stderr, /--policies: dataset "\S+" has no recorded responses/);
 });
