@@ -141,12 +141,15 @@ export async function tryCandidates(
       `every candidate is rate limited: ${failures.join("; ")}`,
       "upstream_rate_limited",
     );
-  throw new HttpError(
+  const failed = new HttpError(
     502,
     "upstream_error",
     `all ${candidates.length} candidates failed: ${failures.join("; ")}`,
     "upstream_failed",
   );
+  // Every candidate was tried: an SDK's automatic retries would only repeat all of them.
+  failed.headers["x-should-retry"] = "false";
+  throw failed;
 }
 
 function clientClosed(cand: Planned | null, attempts: number): Served {

@@ -62,7 +62,8 @@ export class Relay {
   private headers(cand: Planned, plan: Plan, call: ChatCall, attempts: number): Record<string, string> {
     const h: Record<string, string> = {
       "x-request-id": call.requestId,
-      "x-fusionkit-model": cand.mode === "think" ? `${cand.model}_think` : cand.model,
+      "x-fusionkit-model": servedName(cand),
+      "x-fusionkit-upstream-model": this.deps.upstreams.get(cand.model)?.model.upstreamId ?? cand.model,
       "x-fusionkit-attempts": String(attempts),
     };
     if (plan.router) h["x-fusionkit-router"] = plan.router;
@@ -115,8 +116,13 @@ export class Relay {
       parsed.usage?.completion_tokens,
     );
     const cost = this.cost(cand.model, inputTokens, outputTokens);
-    const safe = d.upstreams.redact(text);
-    const reply = safe === text ? raw : Buffer.from(safe);
+    // OpenAI compatibility: `model` is the FusionKit name that served (the upstream id is a header), and the
+    // cost is in the body (`usage.cost`, as OpenRouter reports it), where SDKs can read it.
+    (parsed as { model?: unknown }).model = servedName(cand);
+    const usage = (parsed.usage && typeof parsed.usage === "object" ? parsed.usage : {}) as Record<string, unknown>;
+    usage.cost = cost;
+    (parsed as { usage?: unknown }).usage = usage;
+    const reply = Buffer.from(d.upstreams.redact(JSON.stringify(parsed)));
     const headers = this.headers(cand, plan, call, attempts);
     headers["content-type"] = "application/json";
     headers["content-length"] = String(reply.length);
@@ -147,6 +153,25 @@ export class Relay {
     const d = this.deps;
     const res = await this.sendOk(cand, upstreamBody, closed);
     const relay = new SseRelay(!body.wantsUsage, d.upstreams.redact);
+    // OpenAI compatibility, as for plain replies: each chunk's `model` is the FusionKit name that serves, and
+    // the usage chunk (sent when the client asks for usage) carries the cost. String edits on the relayed
+    // events: chunks are already JSON text, and re-serialising each would cost more than the relay itself.
+    const upstreamModel = new RegExp(
+      `"model":\\s*${escapeRegExp(d.upstreams.get(cand.model)?.upstreamIdJson ?? "")}`,
+      "g",
+    );
+    const fkModel = `"model":${JSON.stringify(servedName(cand))}`;
+    const compat = (events: string): string => {
+      if (!events) return events;
+      let text = events.replace(upstreamModel, fkModel);
+      const t = relay.tally;
+      if (t.inputTokens !== null && t.outputTokens !== null && /"usage":\s*\{/.test(text))
+        text = text.replace(
+          /"usage":\s*\{/,
+          `"usage":{"cost":${this.cost(cand.model, t.inputTokens, t.outputTokens)},`,
+        );
+      return text;
+    };
     const timeoutMs = d.upstreams.timeoutOf(cand.model);
     const trailers = acceptsTrailers(out.req);
     res.setEncoding("utf8");
@@ -234,7 +259,7 @@ export class Relay {
       const onData = (chunk: string) => {
         if (settled) return;
         idle.refresh();
-        const forward = relay.feed(chunk);
+        const forward = compat(relay.feed(chunk));
         if (committed) {
           if (forward) out.write(forward);
           return;
@@ -297,6 +322,15 @@ export class Relay {
     const m = this.deps.upstreams.get(model)?.model;
     return m ? costOf(m.inputPrice, m.outputPrice, inputTokens, outputTokens) : 0;
   }
+}
+
+/** The FusionKit name of a candidate as clients see it (`<model>_think` for the think mode). */
+function servedName(cand: Planned): string {
+  return cand.mode === "think" ? `${cand.model}_think` : cand.model;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** Read a whole upstream body, bounded in time. */
