@@ -5,11 +5,17 @@
  * write split, and the store's size on disk. Baseline measured in the same run: the same rows inserted with
  * bare prepared INSERTs in one transaction (no parsing, no validation, no duplicate lookups).
  *
+ * While each import runs, a second connection on another thread writes one small row every 20 ms, as the
+ * gateway's exchange log does; its longest wait for the write lock is printed ("writer max wait"). The baseline's
+ * one transaction of bare INSERTs holds the lock for its whole write, as imports did before they validated and
+ * staged their rows outside the lock.
+ *
  * Run: npx tsx bench/import.ts [--queries 13000]
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import { parquetWriteFile } from "hyparquet-writer";
 import { modelLine, outcomeLine, queryLine } from "../src/data/export.ts";
 import { queryId } from "../src/data/ids.ts";
@@ -118,25 +124,65 @@ interface Result {
   parseS: number;
   writeS: number;
   bytes: number;
+  /** Longest time the concurrent writer waited for one small write during the run, ms. */
+  writerMaxWaitMs: number;
+}
+
+/**
+ * A gateway-like writer on its own connection and thread: one small INSERT every 20 ms into a side table,
+ * with a busy timeout, timing each; `stop()` resolves to the longest single write.
+ */
+async function concurrentWriter(db: string): Promise<{ stop(): Promise<number> }> {
+  const worker = new Worker(
+    `const { parentPort, workerData } = require("node:worker_threads");
+     const Database = require(workerData.module);
+     const db = new Database(workerData.db, { timeout: 60000 });
+     db.exec("CREATE TABLE IF NOT EXISTS bench_writer (at REAL)");
+     const ins = db.prepare("INSERT INTO bench_writer (at) VALUES (?)");
+     let max = 0;
+     ins.run(performance.now());
+     parentPort.postMessage("ready");
+     const timer = setInterval(() => {
+       const t = performance.now();
+       ins.run(t);
+       max = Math.max(max, performance.now() - t);
+     }, 20);
+     parentPort.on("message", () => { clearInterval(timer); db.close(); parentPort.postMessage(max); });`,
+    { eval: true, workerData: { db, module: join(REPO, "node_modules/better-sqlite3") } },
+  );
+  await new Promise((resolve) => worker.once("message", resolve)); // it has written once: it holds no lock now
+  return {
+    stop: () =>
+      new Promise<number>((resolve) => {
+        worker.once("message", (max: number) => {
+          void worker.terminate();
+          resolve(max);
+        });
+        worker.postMessage("stop");
+      }),
+  };
 }
 
 async function run(name: string, importer: Importer, path: string): Promise<Result> {
   const db = join(dir, `${name}.db`);
   const store = new Store(db);
+  const writer = await concurrentWriter(db);
   const t0 = performance.now();
   const batch = await importer.parse(path, {});
   const t1 = performance.now();
   const summary = store.importBatch(batch);
   const t2 = performance.now();
+  const writerMaxWaitMs = await writer.stop();
   if (summary.outcomesAdded !== outcomes.length) throw new Error(`${name}: ${summary.outcomesAdded} outcomes stored`);
   store.close();
-  return { name, parseS: (t1 - t0) / 1000, writeS: (t2 - t1) / 1000, bytes: storeBytes(db) };
+  return { name, parseS: (t1 - t0) / 1000, writeS: (t2 - t1) / 1000, bytes: storeBytes(db), writerMaxWaitMs };
 }
 
 /** Baseline: the same rows through bare prepared INSERTs in one transaction (no parse, no checks). */
-function baseline(): Result {
+async function baseline(): Promise<Result> {
   const db = join(dir, "baseline.db");
   const store = new Store(db);
+  const writer = await concurrentWriter(db);
   const t0 = performance.now();
   const insM = store.db.prepare("INSERT INTO models (name, input_price, output_price) VALUES (?, ?, ?)");
   const insQ = store.db.prepare(
@@ -152,17 +198,26 @@ function baseline(): Result {
       insO.run(o.queryId, o.model, o.mode, o.response, o.performance, o.inputTokens, o.outputTokens, o.cost);
   })();
   const t1 = performance.now();
+  const writerMaxWaitMs = await writer.stop();
   store.close();
-  return { name: "baseline (bare INSERTs)", parseS: 0, writeS: (t1 - t0) / 1000, bytes: storeBytes(db) };
+  return {
+    name: "baseline (bare INSERTs)",
+    parseS: 0,
+    writeS: (t1 - t0) / 1000,
+    bytes: storeBytes(db),
+    writerMaxWaitMs,
+  };
 }
 
 const results = [
   await run("canonical JSONL", fusionkitImporter, jsonl),
   await run("FusionBench Parquet", fusionbenchImporter, parquet),
-  baseline(),
+  await baseline(),
 ];
 const base = results[2] as Result;
-console.log("format                      outcomes/s   parse s   write s   total s   vs baseline   store bytes/outcome");
+console.log(
+  "format                      outcomes/s   parse s   write s   total s   vs baseline   store bytes/outcome   writer max wait ms",
+);
 for (const r of results) {
   const total = r.parseS + r.writeS;
   console.log(
@@ -174,7 +229,7 @@ for (const r of results) {
       r.bytes / outcomes.length,
     )
       .toString()
-      .padStart(21)}`,
+      .padStart(21)} ${Math.round(r.writerMaxWaitMs).toString().padStart(20)}`,
   );
 }
 console.log(

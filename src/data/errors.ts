@@ -1,5 +1,10 @@
 import type { SourceLoc } from "./types.ts";
 
+/** "file:line 12" / "file:row 3": how every message names a place in an input file. */
+export function placeOf(loc: SourceLoc): string {
+  return `${loc.file}:${loc.unit ?? "line"} ${loc.line}`;
+}
+
 /** A bad input record: the message always names file, line/row and field. */
 export class DataError extends Error {
   readonly loc: SourceLoc | null;
@@ -11,7 +16,7 @@ export class DataError extends Error {
     this.field = field;
   }
   static format(loc: SourceLoc | null, field: string | null, problem: string): string {
-    const where = loc ? `${loc.file}:${loc.unit ?? "line"} ${loc.line}` : "";
+    const where = loc ? placeOf(loc) : "";
     const what = field ? `field "${field}"` : "";
     return [where, what].filter(Boolean).join(", ") + (where || what ? ": " : "") + problem;
   }

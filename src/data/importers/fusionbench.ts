@@ -1,5 +1,6 @@
 import { basename } from "node:path";
 import { costOf } from "../cost.ts";
+import { QueryCollector } from "../duplicates.ts";
 import { DataError } from "../errors.ts";
 import {
   NON_NEGATIVE,
@@ -109,7 +110,7 @@ export const fusionbenchImporter: Importer = {
   async parse(path, options: ImportOptions): Promise<ParsedBatch> {
     const dataset = options.dataset ?? "fusionbench";
     const files = await tableFilesOf(path, ".parquet, .csv, .jsonl or .json file");
-    const out: Rows = { models: new Map(), queries: [], seen: new Set(), outcomes: [] };
+    const out: Rows = { models: new Map(), queries: [], seen: new QueryCollector(), outcomes: [] };
     const tables = [];
     for (const file of files) {
       const table = await readTable(file, { columns: READ });
@@ -140,8 +141,8 @@ export const fusionbenchImporter: Importer = {
 interface Rows {
   models: Map<string, Located<Model>>;
   queries: Located<Query>[];
-  /** Query ids already pushed: a query spans 40 rows but is stored once. */
-  seen: Set<string>;
+  /** Queries already pushed: a query spans 40 rows but is stored once, and its rows must agree. */
+  seen: QueryCollector;
   outcomes: Located<OutcomeInput>[];
 }
 
@@ -153,24 +154,20 @@ function parseRow({ row, loc }: TableRow, dataset: string, fileSplit: Split | nu
   const text = mode === "think" ? stripThinkSuffix(asked) : asked;
   const split = rowSplit(row, loc, fileSplit);
   const id = queryId(dataset, task, text, split);
-  if (!out.seen.has(id)) {
-    out.seen.add(id);
-    queries.push(
-      sourceQuery(
-        {
-          dataset,
-          task,
-          text,
-          groundTruth: optionalString(row.ground_truth, loc, "ground_truth"),
-          metric: optionalString(row.metric, loc, "metric"),
-          taskDescription: optionalString(row.task_description, loc, "task_description"),
-          split,
-          loc,
-        },
-        id,
-      ),
-    );
-  }
+  const query = sourceQuery(
+    {
+      dataset,
+      task,
+      text,
+      groundTruth: optionalString(row.ground_truth, loc, "ground_truth"),
+      metric: optionalString(row.metric, loc, "metric"),
+      taskDescription: optionalString(row.task_description, loc, "task_description"),
+      split,
+      loc,
+    },
+    id,
+  );
+  if (out.seen.add(query)) queries.push(query);
 
   const inputPrice = optionalNumber(row.input_price, loc, "input_price", NON_NEGATIVE);
   const outputPrice = optionalNumber(row.output_price, loc, "output_price", NON_NEGATIVE);

@@ -1,3 +1,4 @@
+import { QueryCollector } from "../duplicates.ts";
 import { DataError } from "../errors.ts";
 import {
   NON_NEGATIVE,
@@ -91,7 +92,7 @@ export const routerbenchImporter: Importer = {
     }
     const models = new Map<string, Located<Model>>();
     const queries: Located<Query>[] = [];
-    const seen = new Set<string>();
+    const seen = new QueryCollector();
     const outcomes: Located<OutcomeInput>[] = [];
     const total = tables.reduce((n, t) => n + t.rows.length, 0);
     let done = 0;
@@ -106,10 +107,8 @@ export const routerbenchImporter: Importer = {
         const text = promptText(requiredString(row.prompt, loc, "prompt"));
         const split = rowSplit(row, loc, fileSplit);
         const id = queryId(dataset, task, text, split);
-        if (!seen.has(id)) {
-          seen.add(id);
-          queries.push(sourceQuery({ dataset, task, text, split, loc }, id));
-        }
+        const query = sourceQuery({ dataset, task, text, split, loc }, id);
+        if (seen.add(query)) queries.push(query);
         for (const m of names) {
           // A blank score means the model was not run on this prompt: no outcome rather than a made-up 0.
           const score = row[m];
