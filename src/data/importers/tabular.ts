@@ -53,10 +53,8 @@ function readCsvText(path: string, text: string): Table {
     const err = e as Error & { lines?: number };
     throw new DataError({ file: path, line: err.lines ?? 1 }, null, `invalid CSV (${err.message})`);
   }
-  const header = parseCsv(text.slice(0, text.indexOf("\n") + 1 || text.length), {
-    bom: true,
-    to_line: 1,
-  }) as string[][];
+  // The header is the first record (quoted names may span lines); records parsed, so it parses too.
+  const header = parseCsv(text, { bom: true, to: 1 }) as string[][];
   const columns = header[0] ?? [];
   if (columns.length === 0) throw new DataError({ file: path, line: 1 }, null, "the file has no header row");
   return {
@@ -79,7 +77,13 @@ async function readParquet(path: string, columns?: string[]): Promise<Table> {
     throw new DataError({ file: path, line: 1 }, null, `not a readable Parquet file (${(e as Error).message})`);
   }
   const wanted = columns ? columns.filter((c) => names.includes(c)) : names;
-  const objects = (await parquetReadObjects({ file, columns: wanted })) as Record<string, unknown>[];
+  let objects: Record<string, unknown>[];
+  try {
+    objects = (await parquetReadObjects({ file, columns: wanted })) as Record<string, unknown>[];
+  } catch (e) {
+    // The footer was readable but a data page is not (truncated or corrupted): the file, not a stack trace.
+    throw new DataError(null, null, `${path}: corrupted Parquet data (${(e as Error).message})`);
+  }
   return {
     file: path,
     kind: "parquet",
