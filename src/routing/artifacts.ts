@@ -1,9 +1,12 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { DataError } from "../data/errors.ts";
 import type { Store } from "../data/store.ts";
-import { DEFAULT_KNOB, type Knob, learnScales, SCENARIOS, type ScalesState } from "./objective.ts";
+import { candidateKey } from "../data/types.ts";
+import type { Embedder } from "../embed/embedder.ts";
+import { createEmbedder } from "../embed/registry.ts";
+import { DEFAULT_KNOB, type Knob, learnScales, SCENARIOS, type Scale, type ScalesState } from "./objective.ts";
 import { createRouter, type RouterParams } from "./registry.ts";
-import type { CandidateInfo, Router, RouterArtifact, TrainingSet } from "./router.ts";
+import type { CandidateInfo, Prediction, Router, RouterArtifact, TrainingSet } from "./router.ts";
 
 /** A fitted router with everything needed to use it: what `loadArtifactRouter` returns. */
 export interface LoadedArtifact {
@@ -82,8 +85,92 @@ function fail(source: string, field: string | null, problem: string): never {
 
 function validKnob(k: unknown): k is Knob {
   if (!k || typeof k !== "object") return false;
-  if ("lambda" in k) return typeof k.lambda === "number" && k.lambda >= 0;
+  if ("lambda" in k) return typeof k.lambda === "number" && Number.isFinite(k.lambda) && k.lambda >= 0;
   return "scenario" in k && typeof k.scenario === "string" && k.scenario in SCENARIOS;
+}
+
+/** Candidates are distinct, each key is its model and mode under FusionBench's naming, prices are ≥ 0 or absent. */
+function checkCandidates(candidates: readonly CandidateInfo[], source: string): void {
+  const seen = new Set<string>();
+  candidates.forEach((c, i) => {
+    const field = `candidates[${i}]`;
+    if (typeof c.model !== "string" || (c.mode !== "direct" && c.mode !== "think"))
+      fail(source, field, 'expected {key, model, mode: "direct"|"think"}');
+    if (c.key !== candidateKey(c.model, c.mode))
+      fail(source, `${field}.key`, `"${c.key}" is not the key of model "${c.model}" in mode ${c.mode}`);
+    if (seen.has(c.key)) fail(source, `${field}.key`, `candidate "${c.key}" is listed twice`);
+    seen.add(c.key);
+    for (const price of ["inputPrice", "outputPrice"] as const) {
+      const v = c[price];
+      if (v !== null && v !== undefined && !(typeof v === "number" && Number.isFinite(v) && v >= 0))
+        fail(source, `${field}.${price}`, `expected a price ≥ 0 in USD per 1M tokens or null, got ${String(v)}`);
+    }
+  });
+  if (candidates.length === 0) fail(source, "candidates", "the artifact lists no candidates");
+}
+
+/** Every min–max range is finite and ordered (an inverted or NaN range would turn the objective into noise). */
+function checkScales(scales: unknown, source: string): asserts scales is ScalesState {
+  const s = scales as Partial<ScalesState> | null;
+  if (!s || typeof s !== "object" || !s.global || typeof s.perTask !== "object" || s.perTask === null)
+    fail(source, "scales", "expected {global, perTask} min–max scales");
+  const check = (scale: Scale, field: string) => {
+    for (const [lo, hi] of [
+      ["perfMin", "perfMax"],
+      ["costMin", "costMax"],
+    ] as const) {
+      const a = scale?.[lo];
+      const b = scale?.[hi];
+      if (typeof a !== "number" || typeof b !== "number" || !Number.isFinite(a) || !Number.isFinite(b) || a > b)
+        fail(source, `${field}.${lo}`, `expected finite ${lo} ≤ ${hi}, got ${String(a)} and ${String(b)}`);
+    }
+  };
+  check(s.global, "scales.global");
+  for (const [task, scale] of Object.entries(s.perTask)) check(scale, `scales.perTask.${task}`);
+}
+
+/**
+ * Predict once for a unit query vector of the embedder's dimension: a state fitted with another embedder or for
+ * another candidate list fails here, at load, instead of on every routed request. Skipped when the embedder's
+ * dimension is only known after its first call (an OpenAI-compatible endpoint).
+ */
+function probe(router: Router, embedder: Embedder, nCandidates: number, source: string): void {
+  if (embedder.dim === 0) return;
+  const embedding = new Float32Array(embedder.dim);
+  embedding[0] = 1;
+  let pred: Prediction;
+  try {
+    pred = router.predict([{ text: "", embedding, task: null, domain: null }]);
+  } catch (e) {
+    fail(
+      source,
+      "embedder",
+      `the router state does not fit embedder "${embedder.name}" (${embedder.dim} dimensions): ${(e as Error).message}`,
+    );
+  }
+  if (pred.performance.length !== nCandidates || pred.cost.length !== nCandidates)
+    fail(
+      source,
+      "candidates",
+      `the router state predicts ${pred.performance.length} candidates, the artifact lists ${nCandidates}`,
+    );
+}
+
+function knownEmbedder(spec: string): Embedder | null {
+  try {
+    return createEmbedder(spec);
+  } catch {
+    return null;
+  }
+}
+
+/** The embedder a loaded artifact was trained with; an unknown one is an error naming the artifact and field. */
+export function artifactEmbedder(l: LoadedArtifact): Embedder {
+  try {
+    return createEmbedder(l.embedder);
+  } catch (e) {
+    fail(l.source, "embedder", (e as Error).message);
+  }
 }
 
 /** Check an artifact's envelope and restore its router; errors name the source and the field. */
@@ -97,9 +184,9 @@ export function fromArtifact(raw: unknown, source: string): LoadedArtifact {
   if (typeof a.embedder !== "string") fail(source, "embedder", "missing embedder name");
   if (!Array.isArray(a.candidates) || a.candidates.some((c) => typeof c?.key !== "string"))
     fail(source, "candidates", "expected a list of candidates with keys");
+  checkCandidates(a.candidates, source);
   if (!validKnob(a.knob)) fail(source, "knob", "expected {scenario} or {lambda ≥ 0}");
-  if (!a.scales || typeof a.scales !== "object" || !a.scales.global)
-    fail(source, "scales", "expected {global, perTask} min–max scales");
+  checkScales(a.scales, source);
   const params = (a.params ?? {}) as RouterParams;
   let router: Router;
   try {
@@ -112,6 +199,9 @@ export function fromArtifact(raw: unknown, source: string): LoadedArtifact {
   } catch (e) {
     fail(source, "state", (e as Error).message);
   }
+  // An embedder this build cannot create (e.g. a test's own) cannot be probed; using it fails in artifactEmbedder.
+  const embedder = knownEmbedder(a.embedder);
+  if (embedder) probe(router, embedder, a.candidates.length, source);
   return {
     router,
     name: a.router,

@@ -98,15 +98,26 @@ export class Priors {
 
   static restore(s: PriorsState, nCandidates: number): Priors {
     if (!s || !Array.isArray(s.tasks)) throw new Error('artifact field "priors.tasks": expected a list of tasks');
+    // The arrays are row-major over the candidates: a state written for another candidate list would be read
+    // with the wrong stride and give plausible-looking nonsense, so its sizes are checked here.
+    const sized = (field: keyof PriorsState, rows: number): Float64Array => {
+      const a = decodeF64(s[field], `priors.${field}`);
+      if (a.length !== rows * nCandidates)
+        throw new Error(
+          `artifact field "priors.${field}": has ${a.length} values, expected ${rows} × ${nCandidates} candidates (was the state written for another candidate list?)`,
+        );
+      return a;
+    };
+    const T = s.tasks.length;
     return new Priors(
       s.tasks,
       nCandidates,
-      decodeF64(s.perf, "priors.perf"),
-      decodeF64(s.cost, "priors.cost"),
-      decodeF64(s.count, "priors.count"),
-      decodeF64(s.globalPerf, "priors.globalPerf"),
-      decodeF64(s.globalCost, "priors.globalCost"),
-      decodeF64(s.globalCount, "priors.globalCount"),
+      sized("perf", T),
+      sized("cost", T),
+      sized("count", T),
+      sized("globalPerf", 1),
+      sized("globalCost", 1),
+      sized("globalCount", 1),
     );
   }
 }

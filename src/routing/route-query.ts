@@ -1,6 +1,5 @@
 import { UsageError } from "../data/errors.ts";
-import { createEmbedder } from "../embed/registry.ts";
-import type { LoadedArtifact } from "./artifacts.ts";
+import { artifactEmbedder, type LoadedArtifact } from "./artifacts.ts";
 import { toRouteQuery } from "./dataset.ts";
 import { type Knob, predictionRow, rank, scaleFor } from "./objective.ts";
 import type { RankedCandidate, RouteQuery } from "./router.ts";
@@ -27,11 +26,7 @@ export async function routeQuery(
   o: RouteQueryOptions = {},
 ): Promise<RoutedQuery> {
   const knob = o.knob ?? loaded.knob;
-  const query = await toRouteQuery(
-    text,
-    { task: o.task ?? null, domain: o.domain ?? null },
-    createEmbedder(loaded.embedder),
-  );
+  const query = await toRouteQuery(text, { task: o.task ?? null, domain: o.domain ?? null }, artifactEmbedder(loaded));
   const pred = loaded.router.predict([query], { explain: true });
   // Without judge predictions llm-judge would silently rank by performance: say so instead.
   if ("scenario" in knob && knob.scenario === "llm-judge" && !pred.judge)

@@ -2,8 +2,7 @@ import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import type { Store } from "../data/store.ts";
 import { cached } from "../embed/cache.ts";
-import { createEmbedder } from "../embed/registry.ts";
-import { loadArtifactRouter, loadRouterFromStore } from "../routing/artifacts.ts";
+import { artifactEmbedder, loadArtifactRouter, loadRouterFromStore } from "../routing/artifacts.ts";
 import { EmbeddingLru } from "./embed-lru.ts";
 import { Lru } from "./lru.ts";
 import type { LoadedRouter } from "./virtual.ts";
@@ -24,7 +23,7 @@ export function loadRouters(
   const out = new Map<string, LoadedRouter>();
   for (const spec of specs) {
     const art = existsSync(spec) ? loadArtifactRouter(spec) : loadRouterFromStore(store, spec);
-    const raw = createEmbedder(art.embedder);
+    const raw = artifactEmbedder(art);
     const embedder = new EmbeddingLru(embedCache > 0 ? cached(raw, store) : raw, embedCache);
     let label = art.name;
     if (out.has(label)) label = `${art.name}-${basename(spec).replace(/\.json$/, "")}`;

@@ -97,7 +97,7 @@ test("fusionkit train/route: bad input gives a clear error and exit code 2", () 
   );
   const r = run("route", "hello", "--router-artifact", broken);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /broken\.json:line 1, field "state": /);
+  assert.match(r.stderr, /broken\.json:line 1, field "candidates": the artifact lists no candidates/);
   const notJson = join(dir, "x.json");
   writeFileSync(notJson, "{");
   const r2 = run("route", "hello", "--router-artifact", notJson);
