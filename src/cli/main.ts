@@ -1,12 +1,13 @@
 import { Command } from "commander";
 import { CommandFailure, DataError, UsageError } from "../data/errors.ts";
+import { FUSIONKIT_VERSION } from "../version.ts";
 import { registerCommands } from "./commands/index.ts";
 
 const program = new Command();
 program
   .name("fusionkit")
   .description("Fuse many LLMs into one better, cheaper system by learning from routing data.")
-  .version("0.1.0")
+  .version(FUSIONKIT_VERSION)
   .showHelpAfterError();
 await registerCommands(program);
 

@@ -38,6 +38,7 @@ export interface ImportLogRow {
   queries: number;
   outcomesAdded: number;
   outcomesUnchanged: number;
+  modelsAdded: number;
 }
 
 export interface ImportPlan {
@@ -342,6 +343,7 @@ export function planImport(db: Database.Database, batches: readonly ParsedBatch[
         queries: batchQueries.size,
         outcomesAdded: summary.outcomesAdded,
         outcomesUnchanged: summary.outcomesUnchanged,
+        modelsAdded: summary.modelsAdded,
       });
     plan.summaries.push(summary);
   }

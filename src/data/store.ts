@@ -1,4 +1,5 @@
 import Database from "better-sqlite3";
+import { FUSIONKIT_VERSION } from "../version.ts";
 import {
   type ImportPlan,
   type ImportSummary,
@@ -10,58 +11,12 @@ import {
   toOutcome,
   toQuery,
 } from "./import-plan.ts";
+import { migrateSqlite } from "./migrations.ts";
 import type { Located, Model, Outcome, OutcomeInput, ParsedBatch, Query, Split } from "./types.ts";
 
 export type { ImportSummary };
 
 export const DEFAULT_DB = "./fusionkit.db";
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS models (
-  name TEXT PRIMARY KEY,
-  input_price REAL,
-  output_price REAL,
-  description TEXT,
-  size TEXT,
-  upstream_id TEXT
-);
-CREATE TABLE IF NOT EXISTS queries (
-  id TEXT PRIMARY KEY,
-  dataset TEXT NOT NULL,
-  task TEXT NOT NULL,
-  domain TEXT,
-  text TEXT NOT NULL,
-  ground_truth TEXT,
-  metric TEXT,
-  task_description TEXT,
-  choices TEXT,
-  split TEXT CHECK (split IN ('train','test') OR split IS NULL)
-);
-CREATE INDEX IF NOT EXISTS queries_dataset_split ON queries(dataset, split);
-CREATE TABLE IF NOT EXISTS outcomes (
-  query_id TEXT NOT NULL REFERENCES queries(id),
-  model TEXT NOT NULL REFERENCES models(name),
-  mode TEXT NOT NULL CHECK (mode IN ('direct','think')),
-  response TEXT,
-  performance REAL NOT NULL CHECK (performance >= 0 AND performance <= 1),
-  input_tokens INTEGER,
-  output_tokens INTEGER,
-  cost REAL NOT NULL CHECK (cost >= 0),
-  judge REAL,
-  latency_ms REAL,
-  PRIMARY KEY (query_id, model, mode)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS imports (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  format TEXT NOT NULL,
-  dataset TEXT NOT NULL,
-  files TEXT NOT NULL,
-  queries INTEGER NOT NULL,
-  outcomes_added INTEGER NOT NULL,
-  outcomes_unchanged INTEGER NOT NULL,
-  at TEXT NOT NULL
-);
-`;
 
 export interface QueryFilter {
   dataset?: string;
@@ -79,8 +34,9 @@ export interface StoreOptions {
 }
 
 /**
- * The embedded store: one SQLite file. Other modules (embedding cache, router artifacts, gateway log)
- * add their own tables through `db` with CREATE TABLE IF NOT EXISTS.
+ * The embedded store: one SQLite file, brought to the latest schema version on open (data/migrations.ts: a
+ * change to any table is a new migration there). Other modules (embedding cache, router artifacts, gateway log)
+ * still create their own tables through `db` with CREATE TABLE IF NOT EXISTS.
  */
 export class Store {
   readonly db: Database.Database;
@@ -94,7 +50,7 @@ export class Store {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("foreign_keys = ON");
-    this.db.exec(SCHEMA);
+    migrateSqlite(this.db);
   }
 
   close(): void {
@@ -173,7 +129,8 @@ export class Store {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insImport = this.db.prepare(
-      "INSERT INTO imports (format, dataset, files, queries, outcomes_added, outcomes_unchanged, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      `INSERT INTO imports (format, dataset, files, queries, outcomes_added, outcomes_unchanged, at, fusionkit_version, models_added)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     for (const m of plan.modelsToInsert)
       insModel.run(m.name, m.inputPrice, m.outputPrice, m.description ?? null, m.size ?? null, m.upstreamId ?? null);
@@ -207,7 +164,17 @@ export class Store {
       );
     const at = new Date().toISOString();
     for (const l of plan.log)
-      insImport.run(l.format, l.dataset, l.files, l.queries, l.outcomesAdded, l.outcomesUnchanged, at);
+      insImport.run(
+        l.format,
+        l.dataset,
+        l.files,
+        l.queries,
+        l.outcomesAdded,
+        l.outcomesUnchanged,
+        at,
+        FUSIONKIT_VERSION,
+        l.modelsAdded,
+      );
   }
 
   models(): Model[] {

@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { copyFileSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { LATEST_VERSION, MIGRATIONS, pendingMigrations, sqliteSchemaVersion } from "../../src/data/migrations.ts";
+import { Store } from "../../src/data/store.ts";
+import { EmbeddingCache } from "../../src/embed/cache-table.ts";
+import { textHash } from "../../src/embed/embedder.ts";
+import { loadRouterFromStore } from "../../src/routing/artifacts.ts";
+import { ApiKeys } from "../../src/serve/keys.ts";
+import { FUSIONKIT_VERSION } from "../../src/version.ts";
+import { REPO, tempDb } from "../helpers.ts";
+
+/**
+ * Issue 11 item 4: the store has a schema version and ordered migrations. test/fixtures/store-v0 was written by
+ * FusionKit before versioning (commit cbd566f, see its build.ts); today's code must open it, upgrade it and find
+ * every row it held: datasets, queries, outcomes, the import log, embeddings, client keys, gateway exchanges and
+ * a router artifact.
+ */
+
+const FIXTURE = join(REPO, "test/fixtures/store-v0");
+const expected = JSON.parse(readFileSync(join(FIXTURE, "expected.json"), "utf8"));
+
+/** A copy of the fixture (opening it migrates it; the committed file stays as the old code wrote it). */
+function oldStore(): string {
+  const db = tempDb();
+  copyFileSync(join(FIXTURE, "store-v0.db"), db);
+  return db;
+}
+
+test("the fixture is a store from before versioning", () => {
+  const db = new Database(join(FIXTURE, "store-v0.db"), { readonly: true });
+  assert.equal(sqliteSchemaVersion(db), 0);
+  db.close();
+});
+
+test("a store written by the previous release opens, is upgraded, and holds all its data", async () => {
+  const path = oldStore();
+  const store = new Store(path);
+  assert.equal(sqliteSchemaVersion(store.db), LATEST_VERSION);
+  assert.deepEqual(store.datasets(), expected.datasets);
+  assert.deepEqual(store.counts(), expected.counts);
+  assert.deepEqual(store.models(), expected.models);
+  assert.deepEqual(store.queries(), expected.queries);
+  assert.deepEqual(store.outcomes(), expected.outcomes);
+  assert.deepEqual(
+    store.db.prepare("SELECT format, dataset, files, queries, outcomes_added FROM imports ORDER BY id").all(),
+    expected.imports,
+  );
+
+  // Embeddings: the cached vectors, bit for bit.
+  const cache = new EmbeddingCache(store);
+  const found = cache.get(expected.embeddings.embedder, expected.embeddings.texts.map(textHash));
+  expected.embeddings.texts.forEach((t: string, i: number) =>
+    assert.deepEqual([...(found.get(textHash(t)) ?? [])], expected.embeddings.vectors[i]),
+  );
+
+  // Client keys (one revoked) and the gateway's exchanges.
+  assert.deepEqual(new ApiKeys(store.db).list(), expected.keys);
+  const rows = store.db
+    .prepare<[], Record<string, unknown>>(
+      "SELECT request_id, key_id, session, served_model, query, response, cost, stream, status FROM gateway_exchanges ORDER BY request_id",
+    )
+    .all();
+  assert.deepEqual(
+    rows,
+    expected.exchanges.map((e: Record<string, unknown>) => ({
+      request_id: e.requestId,
+      key_id: e.keyId,
+      session: e.session,
+      served_model: e.servedModel,
+      query: e.query,
+      response: e.response,
+      cost: e.cost,
+      stream: e.stream ? 1 : 0,
+      status: e.status,
+    })),
+  );
+
+  // The router artifact saved in the store still loads (and passes today's validation).
+  const router = loadRouterFromStore(store, expected.router.id);
+  assert.equal(router.name, expected.router.name);
+  assert.deepEqual(router.candidates, expected.router.candidates);
+  store.close();
+
+  // Reopening changes nothing and applies nothing twice.
+  const again = new Store(path);
+  assert.deepEqual(
+    again.db.prepare("SELECT version FROM schema_migrations ORDER BY version").all(),
+    MIGRATIONS.map((m) => ({ version: m.version })),
+  );
+  assert.deepEqual(again.counts(), expected.counts);
+  again.close();
+});
+
+test("after the upgrade, imports go on: the new columns are written, the old rows keep their data", async () => {
+  const store = new Store(oldStore());
+  const { parsePath } = await import("../../src/data/import.ts");
+  const s = store.importBatch(await parsePath(join(REPO, "data/routeprofile")));
+  assert.ok(s.modelsAdded > 0); // RouteProfile's models beside the fixture's FusionBench ones
+  const log = store.db
+    .prepare<[], { dataset: string; fusionkit_version: string | null; models_added: number }>(
+      "SELECT dataset, fusionkit_version, models_added FROM imports ORDER BY id",
+    )
+    .all();
+  assert.deepEqual(log.at(-1), { dataset: "routeprofile", fusionkit_version: FUSIONKIT_VERSION, models_added: s.modelsAdded });
+  assert.ok(log.slice(0, -1).every((r) => r.fusionkit_version === null && r.models_added === 0));
+  assert.deepEqual(store.datasets(), [...expected.datasets, "routeprofile"].sort());
+  store.close();
+});
+
+test("migrations are numbered 1, 2, … in order, each with SQLite SQL; a newer store is refused", () => {
+  MIGRATIONS.forEach((m, i) => {
+    assert.equal(m.version, i + 1);
+    assert.ok(m.sql.sqlite?.trim());
+  });
+  assert.equal(pendingMigrations(0, "sqlite").length, MIGRATIONS.length);
+  assert.equal(pendingMigrations(LATEST_VERSION, "sqlite").length, 0);
+
+  const path = tempDb();
+  new Store(path).close();
+  const db = new Database(path);
+  db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'from the future', 'x')").run(
+    LATEST_VERSION + 1,
+  );
+  db.close();
+  assert.throws(() => new Store(path), /schema version \d+, written by a newer FusionKit/);
+});
+
+test("the recorded FusionKit version is package.json's", () => {
+  const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string };
+  assert.equal(FUSIONKIT_VERSION, pkg.version);
+});
