@@ -52,9 +52,9 @@ test("a store written by the previous release opens, is upgraded, and holds all 
   // Embeddings: the cached vectors, bit for bit.
   const cache = new EmbeddingCache(store);
   const found = cache.get(expected.embeddings.embedder, expected.embeddings.texts.map(textHash));
-  expected.embeddings.texts.forEach((t: string, i: number) =>
-    assert.deepEqual([...(found.get(textHash(t)) ?? [])], expected.embeddings.vectors[i]),
-  );
+  expected.embeddings.texts.forEach((t: string, i: number) => {
+    assert.deepEqual([...(found.get(textHash(t)) ?? [])], expected.embeddings.vectors[i]);
+  });
 
   // Client keys (one revoked) and the gateway's exchanges.
   assert.deepEqual(new ApiKeys(store.db).list(), expected.keys);
@@ -104,7 +104,11 @@ test("after the upgrade, imports go on: the new columns are written, the old row
       "SELECT dataset, fusionkit_version, models_added FROM imports ORDER BY id",
     )
     .all();
-  assert.deepEqual(log.at(-1), { dataset: "routeprofile", fusionkit_version: FUSIONKIT_VERSION, models_added: s.modelsAdded });
+  assert.deepEqual(log.at(-1), {
+    dataset: "routeprofile",
+    fusionkit_version: FUSIONKIT_VERSION,
+    models_added: s.modelsAdded,
+  });
   assert.ok(log.slice(0, -1).every((r) => r.fusionkit_version === null && r.models_added === 0));
   assert.deepEqual(store.datasets(), [...expected.datasets, "routeprofile"].sort());
   store.close();
