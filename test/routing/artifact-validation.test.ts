@@ -156,15 +156,27 @@ describe("serve refuses a bad artifact at start and keeps the old router on a ba
     writeFileSync(artifact, readFileSync(mutated("knn", (a) => Object.assign(a, { embedder: "hash-256" }))));
     const seen = gw.stderr().length;
     gw.child.kill("SIGHUP");
+    // The operator log: JSON lines (their "msg") or plain lines, whichever this build writes.
+    const messages = () =>
+      gw
+        ?.stderr()
+        .slice(seen)
+        .split("\n")
+        .map((line) => {
+          try {
+            return String((JSON.parse(line) as { msg?: unknown }).msg ?? line);
+          } catch {
+            return line;
+          }
+        }) ?? [];
     const end = Date.now() + 20_000;
-    while (!/reload\b.*\bfailed/.test(gw.stderr().slice(seen))) {
+    const reloadFailure = () => messages().find((m) => /reload\b.*\bfailed/.test(m));
+    while (!reloadFailure()) {
       assert.ok(Date.now() < end, `no reload message: ${gw.stderr().slice(seen)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    assert.match(
-      gw.stderr().slice(seen),
-      new RegExp(`failed, keeping the \\w+ \\w+: ${artifact}:line 1, field "embedder"`),
-    );
+    const failed = reloadFailure() as string;
+    assert.match(failed, new RegExp(`failed, keeping the \\w+ \\w+: ${artifact}:line 1, field "embedder"`));
     const again = await ask();
     assert.equal(again.status, 200, await again.clone().text());
     assert.equal(again.headers.get("x-fusionkit-model"), model);
