@@ -5,6 +5,9 @@ import { createEmbedder, DEFAULT_EMBEDDER, EMBEDDER_SPEC_HELP } from "../../embe
 import { saveRouter, saveRouterToStore, trainRouter } from "../../routing/artifacts.ts";
 import { buildTrainingSet, datasetCandidateKeys } from "../../routing/dataset.ts";
 import { knobLabel, parseKnob } from "../../routing/objective.ts";
+import { POLICY_NAMES, policyDescription } from "../../routing/policies.ts";
+import { savePolicy, trainPolicy } from "../../routing/policy-artifacts.ts";
+import { buildPolicyData } from "../../routing/policy-data.ts";
 import {
   DEFAULT_ROUTER,
   ROUTER_NAMES,
@@ -43,8 +46,14 @@ export function registerTrain(program: Command): void {
   withStoreOptions(
     program
       .command("train")
-      .description("train a router on the train split and save it as an artifact (file + a copy in the store)")
+      .description(
+        "train a router (or, with --policy, a multi-call policy) on the train split and save it as an artifact",
+      )
       .option("--router <name>", `router: ${ROUTER_NAMES.join(", ")}`, DEFAULT_ROUTER)
+      .option(
+        "--policy <name>",
+        `train a multi-call policy instead, from the recorded responses (${POLICY_NAMES.join(", ")}); served as fusionkit/<name>`,
+      )
       .option(
         "--scenario <name>",
         "default knob stored in the artifact: performance-first, balance, cost-first, llm-judge",
@@ -59,6 +68,7 @@ export function registerTrain(program: Command): void {
       db: string;
       dataset?: string;
       router: string;
+      policy?: string;
       scenario?: string;
       lambda?: string;
       embedder: string;
@@ -66,6 +76,7 @@ export function registerTrain(program: Command): void {
       out?: string;
       json?: boolean;
     }) => {
+      if (opts.policy !== undefined) return trainPolicyCommand(opts);
       if (!ROUTER_NAMES.includes(opts.router))
         throw new UsageError(`--router: unknown router "${opts.router}" (known: ${ROUTER_NAMES.join(", ")})`);
       const knob = parseKnob(opts.scenario, opts.lambda);
@@ -122,4 +133,69 @@ export function registerTrain(program: Command): void {
       }
     },
   );
+}
+
+/** `train --policy`: fit a multi-call policy on the train split's recorded answers and write its artifact file. */
+async function trainPolicyCommand(opts: {
+  db: string;
+  dataset?: string;
+  policy?: string;
+  embedder: string;
+  param: string[];
+  out?: string;
+  json?: boolean;
+}): Promise<void> {
+  const name = opts.policy as string;
+  if (!POLICY_NAMES.includes(name))
+    throw new UsageError(`--policy: unknown policy "${name}" (known: ${POLICY_NAMES.join(", ")})`);
+  const params = parseParams(opts.param);
+  const embedder = createEmbedder(opts.embedder);
+  const store = openStore(opts);
+  try {
+    const dataset = resolveDataset(store, opts.dataset) as string;
+    requireSplit(store, dataset, "train");
+    const set = await buildTrainingSet(store, {
+      dataset,
+      split: "train",
+      embedder,
+      candidates: datasetCandidateKeys(store, dataset),
+    });
+    const data = await buildPolicyData(store, set, { dataset, split: "train" });
+    const answered = data.agreement.similarity.some((s) => !Number.isNaN(s));
+    if (!answered)
+      throw new UsageError(
+        `--policy: dataset "${dataset}" has no recorded responses in its train split; policies learn from the answers models gave (import data with responses, e.g. RouteProfile, NQ or RouterBench)`,
+      );
+    process.stderr.write(
+      `training ${name} (${policyDescription(name)}) on ${data.queries.length} ${dataset} train queries × ${data.candidates.length} candidates…\n`,
+    );
+    const t0 = performance.now();
+    let trained: ReturnType<typeof trainPolicy>;
+    try {
+      trained = trainPolicy(name, data, data.embedder, params);
+    } catch (e) {
+      throw new UsageError(`training ${name} failed: ${(e as Error).message}`);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const out = opts.out ?? `policy-${name}.json`;
+    savePolicy(trained, out);
+    const summary = {
+      policy: name,
+      dataset,
+      trainQueries: data.queries.length,
+      candidates: trained.candidates,
+      embedder: trained.embedder,
+      params,
+      seconds: Number(seconds.toFixed(2)),
+      artifact: out,
+      bytes: statSync(out).size,
+    };
+    if (opts.json) return printJson(summary);
+    process.stdout.write(
+      `trained ${name} in ${seconds.toFixed(1)} s on ${data.queries.length} queries (embedder ${trained.embedder})\n` +
+        `artifact: ${out} (${(summary.bytes / 1024).toFixed(0)} KiB); serve it with "fusionkit serve --policy ${out}" as fusionkit/${name}\n`,
+    );
+  } finally {
+    store.close();
+  }
 }
