@@ -1,40 +1,32 @@
 /**
- * Prometheus metrics kept as plain numbers in maps keyed by the rendered label set, so recording a request
- * costs a few map updates and nothing is allocated per request beyond the label string.
+ * The gateway's Prometheus metrics, on prom-client with a registry per gateway (several gateways in one process,
+ * as in tests, do not share counters). Recording a request is a few counter increments; gauges that describe
+ * state (in flight, open circuits, routed share, event-loop delay, exchange log) are computed when scraped.
  */
 
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ExchangeLogStats } from "./log.ts";
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-class Histogram {
-  readonly counts = new Float64Array(LATENCY_BUCKETS.length);
-  sum = 0;
-  count = 0;
-  observe(seconds: number): void {
-    this.sum += seconds;
-    this.count++;
-    for (let i = 0; i < LATENCY_BUCKETS.length; i++)
-      if (seconds <= LATENCY_BUCKETS[i]) {
-        this.counts[i]++;
-        break;
-      }
-  }
-}
-
+/** A label value in the text format (for metrics rendered outside prom-client, e.g. per-key spend). */
 export function escapeLabel(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
 export class Metrics {
-  private readonly requests = new Map<string, number>();
-  private readonly errors = new Map<string, number>();
-  private readonly routed = new Map<string, number>();
-  private readonly spend = new Map<string, number>();
-  private readonly fallbacks = new Map<string, number>();
-  private readonly latency = new Map<string, Histogram>();
-  private readonly tokens = new Map<string, number>();
+  private readonly registry = new Registry();
+  private readonly requests: Counter<"route" | "status">;
+  private readonly errors: Counter<"type">;
+  private readonly routed: Counter<"model" | "virtual_model">;
+  private readonly spend: Counter<"model">;
+  private readonly tokens: Counter<"model" | "kind">;
+  private readonly fallbacks: Counter<"model" | "reason">;
+  private readonly latency: Histogram<"route">;
+  /** Served requests per upstream model, for the routed share. */
+  private readonly servedBy = new Map<string, number>();
+  private servedTotal = 0;
   inFlight = 0;
   breakerOpen: () => string[] = () => [];
   exchangeLog: () => ExchangeLogStats | null = () => null;
@@ -45,135 +37,164 @@ export class Metrics {
 
   constructor() {
     this.loopDelay.enable();
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: "fusionkit_requests_total",
+      help: "HTTP requests by route and status.",
+      labelNames: ["route", "status"],
+      registers,
+    });
+    this.errors = new Counter({
+      name: "fusionkit_errors_total",
+      help: "Errors by type.",
+      labelNames: ["type"],
+      registers,
+    });
+    this.routed = new Counter({
+      name: "fusionkit_routed_requests_total",
+      help: "Chat requests served, by upstream model and requested model.",
+      labelNames: ["model", "virtual_model"],
+      registers,
+    });
+    const self = this;
+    new Gauge({
+      name: "fusionkit_routed_share",
+      help: "Share of served chat requests per upstream model.",
+      labelNames: ["model"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [model, n] of self.servedBy) this.set({ model }, n / self.servedTotal);
+      },
+    });
+    this.spend = new Counter({
+      name: "fusionkit_spend_usd_total",
+      help: "Upstream spend in USD by model.",
+      labelNames: ["model"],
+      registers,
+    });
+    this.tokens = new Counter({
+      name: "fusionkit_tokens_total",
+      help: "Tokens by model and kind.",
+      labelNames: ["model", "kind"],
+      registers,
+    });
+    this.fallbacks = new Counter({
+      name: "fusionkit_fallbacks_total",
+      help: "Attempts abandoned for the next candidate, by model and reason.",
+      labelNames: ["model", "reason"],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: "fusionkit_request_duration_seconds",
+      help: "Request latency (to the last byte) by route.",
+      labelNames: ["route"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    new Gauge({
+      name: "fusionkit_in_flight_requests",
+      help: "Requests being served now.",
+      registers,
+      collect() {
+        this.set(self.inFlight);
+      },
+    });
+    new Gauge({
+      name: "fusionkit_circuit_open",
+      help: "Upstreams whose circuit breaker is open (1).",
+      labelNames: ["upstream"],
+      registers,
+      collect() {
+        this.reset();
+        for (const upstream of self.breakerOpen()) this.set({ upstream }, 1);
+      },
+    });
+    new Counter({
+      name: "fusionkit_exchange_log_rows_total",
+      help: "Exchange rows by fate: written to the store, or dropped.",
+      labelNames: ["result"],
+      registers,
+      collect() {
+        const log = self.exchangeLog();
+        this.reset();
+        if (!log) return;
+        this.inc({ result: "written" }, log.written);
+        this.inc({ result: "dropped" }, log.dropped);
+      },
+    });
+    new Gauge({
+      name: "fusionkit_exchange_log_pending",
+      help: "Exchange rows buffered, not yet in the store.",
+      registers,
+      collect() {
+        this.set(self.exchangeLog()?.pending ?? 0);
+      },
+    });
+    new Counter({
+      name: "fusionkit_exchange_log_write_failures_total",
+      help: "Failed exchange-log writes (rows kept and retried), by reason.",
+      labelNames: ["reason"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, n] of self.exchangeLog()?.failures ?? []) this.inc({ reason }, n);
+      },
+    });
+    new Counter({
+      name: "fusionkit_unexpected_errors_total",
+      help: "Unexpected errors caught (the process kept serving), by where.",
+      labelNames: ["where"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [where, n] of self.unexpected()) this.inc({ where }, n);
+      },
+    });
+    new Gauge({
+      name: "fusionkit_event_loop_delay_seconds",
+      help: "Event-loop delay since start (p50, p99, max).",
+      labelNames: ["quantile"],
+      registers,
+      collect() {
+        const d = self.loopDelay;
+        this.set({ quantile: "0.5" }, d.percentile(50) / 1e9);
+        this.set({ quantile: "0.99" }, d.percentile(99) / 1e9);
+        this.set({ quantile: "1" }, d.max / 1e9);
+      },
+    });
   }
 
   close(): void {
     this.loopDelay.disable();
   }
 
-  private static add(map: Map<string, number>, key: string, by = 1): void {
-    map.set(key, (map.get(key) ?? 0) + by);
-  }
-
   /** One finished request on `route` (e.g. "chat") with its HTTP status and total latency. */
   request(route: string, status: number, seconds: number): void {
-    const key = `route="${route}",status="${status}"`;
-    Metrics.add(this.requests, key);
-    let h = this.latency.get(route);
-    if (!h) {
-      h = new Histogram();
-      this.latency.set(route, h);
-    }
-    h.observe(seconds);
+    this.requests.inc({ route, status: String(status) });
+    this.latency.observe({ route }, seconds);
   }
 
   error(type: string): void {
-    Metrics.add(this.errors, `type="${escapeLabel(type)}"`);
+    this.errors.inc({ type });
   }
 
   /** A request served by `model` (what the routed share is computed from) and what it cost. */
   served(model: string, virtual: string, cost: number, inputTokens: number, outputTokens: number): void {
-    const m = escapeLabel(model);
-    Metrics.add(this.routed, `model="${m}",virtual_model="${escapeLabel(virtual)}"`);
-    Metrics.add(this.spend, `model="${m}"`, cost);
-    Metrics.add(this.tokens, `model="${m}",kind="input"`, inputTokens);
-    Metrics.add(this.tokens, `model="${m}",kind="output"`, outputTokens);
+    this.routed.inc({ model, virtual_model: virtual });
+    this.servedBy.set(model, (this.servedBy.get(model) ?? 0) + 1);
+    this.servedTotal++;
+    this.spend.inc({ model }, cost);
+    this.tokens.inc({ model, kind: "input" }, inputTokens);
+    this.tokens.inc({ model, kind: "output" }, outputTokens);
   }
 
   fallback(fromModel: string, reason: string): void {
-    Metrics.add(this.fallbacks, `model="${escapeLabel(fromModel)}",reason="${escapeLabel(reason)}"`);
+    this.fallbacks.inc({ model: fromModel, reason });
   }
 
   /** Prometheus text exposition format 0.0.4. */
-  render(): string {
-    const out: string[] = [];
-    const counter = (name: string, help: string, map: Map<string, number>, type = "counter") => {
-      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const [labels, v] of map) out.push(`${name}{${labels}} ${v}`);
-    };
-    counter("fusionkit_requests_total", "HTTP requests by route and status.", this.requests);
-    counter("fusionkit_errors_total", "Errors by type.", this.errors);
-    counter(
-      "fusionkit_routed_requests_total",
-      "Chat requests served, by upstream model and requested model.",
-      this.routed,
-    );
-    // Routed share: the fraction of served chat requests each model took.
-    const byModel = new Map<string, number>();
-    let total = 0;
-    for (const [labels, v] of this.routed) {
-      const model = labels.slice(0, labels.indexOf(",virtual_model="));
-      byModel.set(model, (byModel.get(model) ?? 0) + v);
-      total += v;
-    }
-    out.push(
-      "# HELP fusionkit_routed_share Share of served chat requests per upstream model.",
-      "# TYPE fusionkit_routed_share gauge",
-    );
-    for (const [model, v] of byModel) out.push(`fusionkit_routed_share{${model}} ${total ? v / total : 0}`);
-    counter("fusionkit_spend_usd_total", "Upstream spend in USD by model.", this.spend);
-    counter("fusionkit_tokens_total", "Tokens by model and kind.", this.tokens);
-    counter(
-      "fusionkit_fallbacks_total",
-      "Attempts abandoned for the next candidate, by model and reason.",
-      this.fallbacks,
-    );
-    out.push(
-      "# HELP fusionkit_request_duration_seconds Request latency (to the last byte) by route.",
-      "# TYPE fusionkit_request_duration_seconds histogram",
-    );
-    for (const [route, h] of this.latency) {
-      let cumulative = 0;
-      for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
-        cumulative += h.counts[i];
-        out.push(
-          `fusionkit_request_duration_seconds_bucket{route="${route}",le="${LATENCY_BUCKETS[i]}"} ${cumulative}`,
-        );
-      }
-      out.push(
-        `fusionkit_request_duration_seconds_bucket{route="${route}",le="+Inf"} ${h.count}`,
-        `fusionkit_request_duration_seconds_sum{route="${route}"} ${h.sum}`,
-        `fusionkit_request_duration_seconds_count{route="${route}"} ${h.count}`,
-      );
-    }
-    out.push(
-      "# HELP fusionkit_in_flight_requests Requests being served now.",
-      "# TYPE fusionkit_in_flight_requests gauge",
-      `fusionkit_in_flight_requests ${this.inFlight}`,
-      "# HELP fusionkit_circuit_open Upstreams whose circuit breaker is open (1).",
-      "# TYPE fusionkit_circuit_open gauge",
-    );
-    for (const name of this.breakerOpen()) out.push(`fusionkit_circuit_open{upstream="${escapeLabel(name)}"} 1`);
-    const log = this.exchangeLog();
-    if (log) {
-      out.push(
-        "# HELP fusionkit_exchange_log_rows_total Exchange rows by fate: written to the store, or dropped.",
-        "# TYPE fusionkit_exchange_log_rows_total counter",
-        `fusionkit_exchange_log_rows_total{result="written"} ${log.written}`,
-        `fusionkit_exchange_log_rows_total{result="dropped"} ${log.dropped}`,
-        "# HELP fusionkit_exchange_log_pending Exchange rows buffered, not yet in the store.",
-        "# TYPE fusionkit_exchange_log_pending gauge",
-        `fusionkit_exchange_log_pending ${log.pending}`,
-        "# HELP fusionkit_exchange_log_write_failures_total Failed exchange-log writes (rows kept and retried), by reason.",
-        "# TYPE fusionkit_exchange_log_write_failures_total counter",
-      );
-      for (const [reason, n] of log.failures)
-        out.push(`fusionkit_exchange_log_write_failures_total{reason="${escapeLabel(reason)}"} ${n}`);
-    }
-    out.push(
-      "# HELP fusionkit_unexpected_errors_total Unexpected errors caught (the process kept serving), by where.",
-      "# TYPE fusionkit_unexpected_errors_total counter",
-    );
-    for (const [where, n] of this.unexpected())
-      out.push(`fusionkit_unexpected_errors_total{where="${escapeLabel(where)}"} ${n}`);
-    const d = this.loopDelay;
-    out.push(
-      "# HELP fusionkit_event_loop_delay_seconds Event-loop delay since start (p50, p99, max).",
-      "# TYPE fusionkit_event_loop_delay_seconds gauge",
-      `fusionkit_event_loop_delay_seconds{quantile="0.5"} ${d.percentile(50) / 1e9}`,
-      `fusionkit_event_loop_delay_seconds{quantile="0.99"} ${d.percentile(99) / 1e9}`,
-      `fusionkit_event_loop_delay_seconds{quantile="1"} ${d.max / 1e9}`,
-    );
-    return `${out.join("\n")}\n`;
+  render(): Promise<string> {
+    return this.registry.metrics();
   }
 }

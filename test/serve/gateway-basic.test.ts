@@ -195,7 +195,7 @@ models:
     assert.match(m, /fusionkit_requests_total\{route="chat",status="200"\} [1-9]/);
     assert.match(m, /fusionkit_routed_share\{model="small"\} 0\.\d+/);
     assert.match(m, /fusionkit_spend_usd_total\{model="small"\} [0-9.e-]+/);
-    assert.match(m, /fusionkit_request_duration_seconds_bucket\{route="chat",le="\+Inf"\} \d+/);
+    assert.match(m, /fusionkit_request_duration_seconds_bucket\{le="\+Inf",route="chat"\} \d+/);
   });
 
   test("graceful shutdown finishes in-flight requests and flushes the log: one exchange per chat request", async () => {

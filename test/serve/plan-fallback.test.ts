@@ -135,8 +135,8 @@ describe("fallback: candidates in order, breakers, the error the client gets", (
     assert.equal(served.model, "c");
     assert.equal(served.attempts, 3);
     assert.equal(d.breakers.state("a"), "open");
-    assert.match(d.metrics.render(), /fusionkit_fallbacks_total\{model="a",reason="503"\} 1/);
-    assert.match(d.metrics.render(), /fusionkit_fallbacks_total\{model="b",reason="malformed"\} 1/);
+    assert.match(await d.metrics.render(), /fusionkit_fallbacks_total\{model="a",reason="503"\} 1/);
+    assert.match(await d.metrics.render(), /fusionkit_fallbacks_total\{model="b",reason="malformed"\} 1/);
     d.metrics.close();
   });
 

@@ -191,8 +191,8 @@ describe("exchange log", () => {
     assert.match(reports[0], /write failed \(busy: database is locked\); 50 row\(s\) kept, retrying/);
     const m = new Metrics();
     m.exchangeLog = () => log.stats();
-    assert.match(m.render(), /fusionkit_exchange_log_write_failures_total\{reason="busy"\} [1-9]/);
-    assert.match(m.render(), /fusionkit_exchange_log_pending 50/);
+    assert.match(await m.render(), /fusionkit_exchange_log_write_failures_total\{reason="busy"\} [1-9]/);
+    assert.match(await m.render(), /fusionkit_exchange_log_pending 50/);
     m.close();
     await released;
     await new Promise((r) => setTimeout(r, 1200)); // the backoff tops out at 1 s
@@ -294,17 +294,17 @@ describe("request parsing", () => {
 });
 
 describe("metrics", () => {
-  test("Prometheus text with cumulative histogram buckets and routed share", () => {
+  test("Prometheus text with cumulative histogram buckets and routed share", async () => {
     const m = new Metrics();
     m.request("chat", 200, 0.0007);
     m.request("chat", 200, 0.02);
     m.served("a", "fusionkit/auto", 0.001, 10, 5);
     m.served("b", "fusionkit/auto", 0.003, 10, 5);
     m.served("b", "fusionkit/auto", 0.003, 10, 5);
-    const text = m.render();
-    assert.match(text, /fusionkit_request_duration_seconds_bucket\{route="chat",le="0.0005"\} 0\n/);
-    assert.match(text, /fusionkit_request_duration_seconds_bucket\{route="chat",le="0.001"\} 1\n/);
-    assert.match(text, /fusionkit_request_duration_seconds_bucket\{route="chat",le="0.025"\} 2\n/);
+    const text = await m.render();
+    assert.match(text, /fusionkit_request_duration_seconds_bucket\{le="0.0005",route="chat"\} 0\n/);
+    assert.match(text, /fusionkit_request_duration_seconds_bucket\{le="0.001",route="chat"\} 1\n/);
+    assert.match(text, /fusionkit_request_duration_seconds_bucket\{le="0.025",route="chat"\} 2\n/);
     assert.match(text, /fusionkit_routed_share\{model="b"\} 0.6666/);
     assert.match(text, /fusionkit_spend_usd_total\{model="b"\} 0.006\n/);
   });
