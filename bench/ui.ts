@@ -161,6 +161,10 @@ const CALLS: Array<[page: string, path: string]> = [
   ["gateway", "api/gateway/exchanges?window=1h&q=latency%20token&limit=25"],
   ["gateway", "api/gateway/overview?window=7d"],
   ["gateway", "api/gateway/exchanges?window=7d&limit=25"],
+  ["gateway", "api/gateway/exchanges?window=7d&q=latency%20token%20prompt&limit=25"],
+  ["gateway", "api/gateway/exchanges?window=7d&q=zzz&limit=25"],
+  ["gateway", "api/gateway/exchanges?window=all&status=fallback&limit=25"],
+  ["gateway", `api/gateway/exchanges?window=7d&model=${someModel}&status=error&limit=25`],
   ["gateway", "api/gateway/overview?window=all"],
 ];
 
@@ -229,7 +233,9 @@ process.stdout.write(
 /** startUi adds the dashboard's indexes; the baseline needs them gone, so they are dropped again after start. */
 async function startUiWithoutIndexes() {
   const running = await startUi({ store, host: "127.0.0.1", port: 0, now: () => now });
-  store.db.exec("DROP INDEX IF EXISTS gateway_exchanges_ui_window; DROP INDEX IF EXISTS gateway_exchanges_ui_model;");
+  store.db.exec(
+    "DROP INDEX IF EXISTS gateway_exchanges_ui_window; DROP INDEX IF EXISTS gateway_exchanges_ui_model_status;",
+  );
   store.db.exec("ANALYZE");
   return running;
 }

@@ -108,7 +108,10 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
     draining: () => draining,
   };
   const app = createApp(appDeps);
-  app.route(UI_PATH, createUi({ db: o.store.db, auth, live: { openBreakers: () => breakers.openCircuits() } }));
+  app.route(
+    UI_PATH,
+    createUi({ db: o.store.db, auth, live: { openBreakers: () => breakers.openCircuits() }, catchUpBudgetMs: 100 }),
+  );
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: o.port, hostname: o.host }, () => resolve(s as Server)) as Server;

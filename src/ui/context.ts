@@ -9,6 +9,11 @@ export interface UiDeps {
   auth: Authenticator | null;
   /** Live gateway state; absent in the standalone dashboard (breaker state lives in the gateway process). */
   live?: { openBreakers(): string[] };
+  /**
+   * Time each API call may spend catching the rollup up with the log (default: no limit). Inside the gateway
+   * it is short, so a dashboard opened on a large log never stalls requests; the page shows what is left.
+   */
+  catchUpBudgetMs?: number;
   /** Clock (epoch ms); tests and the benchmark pin it. */
   now?: () => number;
 }

@@ -13,6 +13,7 @@ import { ExchangeLog } from "../serve/log.ts";
 import { registerFeedback } from "../serve/routes/feedback.ts";
 import { DEFAULT_BODY_LIMIT } from "../serve/server.ts";
 import { createUi, UI_PATH } from "./app.ts";
+import { GatewayRollup } from "./queries/rollup.ts";
 
 export interface UiServerOptions {
   store: Store;
@@ -41,6 +42,10 @@ export async function startUi(o: UiServerOptions): Promise<RunningUi> {
   });
   registerFeedback(app, { labels: new Labels(o.store.db, log, null), bodyLimit: DEFAULT_BODY_LIMIT });
   app.route(UI_PATH, createUi({ db: o.store.db, auth, now: o.now }));
+  // Bring the charts' rollup up to date before listening, so no page waits for it (once, on a large log).
+  const waiting = new GatewayRollup(o.store.db, { now: o.now }).pending();
+  if (waiting > 10_000) process.stderr.write(`fusionkit ui: rolling up ${waiting} logged exchanges (once)…\n`);
+  new GatewayRollup(o.store.db, { now: o.now }).catchUp();
   app.get("/", (c) => c.redirect(`${UI_PATH}/`));
   app.onError((e, c) => {
     const err = asHttpError(e);

@@ -297,6 +297,23 @@ describe("dashboard: data, evaluations and gateway pages in chromium", () => {
     ).json()) as { rows: Array<{ requestId: string }> };
     assert.equal(older.rows.length, 5);
     assert.equal(new Set([...overview.rows, ...older.rows].map((r) => r.requestId)).size, 10);
+    // Word search in the routed text (word prefixes, every word must appear).
+    const store = new Database(db, { readonly: true });
+    const texts = (store.prepare("SELECT query FROM gateway_exchanges").all() as { query: string }[]).map(
+      (r) => r.query,
+    );
+    store.close();
+    const word = (texts[0]?.match(/[A-Za-z]{6,}/) ?? [])[0] as string;
+    assert.ok(word, "a word to search for");
+    const prefix = word.slice(0, 5).toLowerCase();
+    const expected = texts.filter((t) =>
+      (t.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).some((w) => w.startsWith(prefix)),
+    );
+    const found = (await (
+      await fetch(`${ui.url}api/gateway/exchanges?window=all&q=${encodeURIComponent(prefix)}`)
+    ).json()) as { total: number; rows: unknown[] };
+    assert.equal(found.total, expected.length);
+    assert.equal(found.rows.length, Math.min(expected.length, 25));
     for (const [path, param] of [
       ["api/gateway/overview?window=2y", "window"],
       ["api/data/queries?dataset=routeprofile&limit=0", "limit"],

@@ -1,6 +1,5 @@
 import type Database from "better-sqlite3";
-import { likeAnywhere } from "../params.ts";
-import { FINE_SPAN_MS, histogramPercentiles, LEVELS } from "./rollup.ts";
+import { FINE_SPAN_MS, histogramPercentiles, LEVELS, wordQuery } from "./rollup.ts";
 
 /**
  * The gateway's traffic for the dashboard: charts and totals over a time window from the rollup (rollup.ts:
@@ -12,7 +11,8 @@ import { FINE_SPAN_MS, histogramPercentiles, LEVELS } from "./rollup.ts";
 export const UI_INDEXES = `
 CREATE INDEX IF NOT EXISTS gateway_exchanges_ui_window
   ON gateway_exchanges(at, status, attempts, latency_ms, cost, served_model);
-CREATE INDEX IF NOT EXISTS gateway_exchanges_ui_model ON gateway_exchanges(served_model, at);
+DROP INDEX IF EXISTS gateway_exchanges_ui_model;
+CREATE INDEX IF NOT EXISTS gateway_exchanges_ui_model_status ON gateway_exchanges(served_model, at, status, attempts);
 `;
 
 export function ensureGatewayIndexes(db: Database.Database): void {
@@ -179,6 +179,9 @@ export function gatewayOverview(db: Database.Database, w: TimeWindow): GatewayOv
   };
 }
 
+/** Matching exchanges counted at most (the page shows "10,000+"). */
+export const COUNT_CAP = 10_000;
+
 export type ExchangeStatusFilter = "ok" | "error" | "fallback";
 export const EXCHANGE_STATUS_FILTERS: readonly ExchangeStatusFilter[] = ["ok", "error", "fallback"];
 
@@ -214,7 +217,7 @@ export interface ExchangeRow {
 export function exchangesPage(
   db: Database.Database,
   f: ExchangeFilter,
-): { total: number; rows: ExchangeRow[]; next: string | null } {
+): { total: number; capped: boolean; rows: ExchangeRow[]; next: string | null } {
   const parts = ["e.at >= ?", "e.at < ?"];
   const params: unknown[] = [f.window.from, f.window.to];
   if (f.model) {
@@ -224,18 +227,30 @@ export function exchangesPage(
   if (f.status === "ok") parts.push("e.status < 400");
   else if (f.status === "error") parts.push("e.status >= 400");
   else if (f.status === "fallback") parts.push("e.attempts > 1");
-  if (f.text) {
-    parts.push("e.query LIKE ? ESCAPE '\\'");
-    params.push(likeAnywhere(f.text));
-  }
+  const words = f.text ? wordQuery(f.text) : null;
+  let from = "gateway_exchanges e";
+  let order = "e.at DESC, e.rowid DESC";
+  let page = f.before ? " AND (e.at < ? OR (e.at = ? AND e.rowid < ?))" : "";
+  let pageParams = f.before ? [f.before.at, f.before.at, f.before.rowid] : [];
+  let total: number;
+  if (words) {
+    // Word search walks the word index newest-first (rowid order is log order), from the first rowid of the
+    // window on, so a common word finds its page at once and a rare one reads only its own matches.
+    from = "ui_exchange_text t JOIN gateway_exchanges e ON e.rowid = t.rowid";
+    parts.push("ui_exchange_text MATCH ?", "t.rowid >= ?");
+    params.push(words, firstRowid(db, f.window.from));
+    order = "t.rowid DESC";
+    page = f.before ? " AND t.rowid < ?" : "";
+    pageParams = f.before ? [f.before.rowid] : [];
+    total = (
+      db
+        .prepare<unknown[], { n: number }>(
+          `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${from} WHERE ${parts.join(" AND ")} LIMIT ${COUNT_CAP + 1})`,
+        )
+        .get(...params) as { n: number }
+    ).n;
+  } else total = rollupCount(db, f);
   const where = parts.join(" AND ");
-  const total = (
-    db
-      .prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM gateway_exchanges e WHERE ${where}`)
-      .get(...params) as { n: number }
-  ).n;
-  const page = f.before ? " AND (e.at < ? OR (e.at = ? AND e.rowid < ?))" : "";
-  const pageParams = f.before ? [f.before.at, f.before.at, f.before.rowid] : [];
   const rows = db
     .prepare<
       unknown[],
@@ -260,8 +275,8 @@ export function exchangesPage(
       `SELECT e.rowid AS rid, e.request_id, e.at, e.requested_model, e.router, e.served_model, e.mode, e.status,
        e.latency_ms, e.cost, e.attempts, e.stream, substr(e.query, 1, 200) AS query, substr(e.error, 1, 300) AS error,
        f.score AS feedback
-       FROM gateway_exchanges e LEFT JOIN gateway_feedback f ON f.request_id = e.request_id
-       WHERE ${where}${page} ORDER BY e.at DESC, e.rowid DESC LIMIT ?`,
+       FROM ${from} LEFT JOIN gateway_feedback f ON f.request_id = e.request_id
+       WHERE ${where}${page} ORDER BY ${order} LIMIT ?`,
     )
     .all(...params, ...pageParams, f.limit);
   const out = rows.map((r) => ({
@@ -282,7 +297,44 @@ export function exchangesPage(
     cursor: `${r.at}:${r.rid}`,
   }));
   const last = out[out.length - 1];
-  return { total, rows: out, next: out.length === f.limit && last ? last.cursor : null };
+  return {
+    total: Math.min(total, COUNT_CAP),
+    capped: total > COUNT_CAP,
+    rows: out,
+    next: out.length === f.limit && last ? last.cursor : null,
+  };
+}
+
+/**
+ * Exchanges in a window with a model / status filter, counted from the rollup (caught up by the caller): the
+ * window starts on a slot boundary and ends now, so the slots hold exactly its rows.
+ */
+function rollupCount(db: Database.Database, f: ExchangeFilter): number {
+  const w = f.window;
+  const parts = ["level = ?", "slot >= ?", "slot < ?"];
+  const params: unknown[] = [w.level, Math.floor(w.from / w.level), Math.ceil(w.to / w.level)];
+  if (f.model) {
+    parts.push("model = ?");
+    params.push(f.model);
+  }
+  if (f.status === "ok") parts.push("status < 400");
+  else if (f.status === "error") parts.push("status >= 400");
+  const what = f.status === "fallback" ? "fallbacks" : "requests";
+  const r = db
+    .prepare<unknown[], { n: number | null }>(
+      `SELECT SUM(${what}) AS n FROM ui_gateway_rollup WHERE ${parts.join(" AND ")}`,
+    )
+    .get(...params) as { n: number | null };
+  return r.n ?? 0;
+}
+
+/** Rowid of the first exchange logged at or after `at` (rows are appended in time order), 0 when none. */
+function firstRowid(db: Database.Database, at: number): number {
+  const r = db
+    .prepare<[number], { rid: number }>("SELECT rowid AS rid FROM gateway_exchanges WHERE at >= ? ORDER BY at LIMIT 1")
+    .get(at);
+  // Batched writes from several gateway workers interleave a little: start a margin of rows earlier.
+  return r ? Math.max(0, r.rid - 10_000) : Number.MAX_SAFE_INTEGER;
 }
 
 export function parseCursor(value: string | undefined): { at: number; rowid: number } | null {

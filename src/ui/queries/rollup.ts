@@ -5,6 +5,9 @@ import type Database from "better-sqlite3";
  * exchanges: per time slot (10 s and 10 min), served model and status, the request count, fallbacks, spend and
  * latency sum, plus a latency histogram per slot (log-spaced bins, 10% wide) from which percentiles are read.
  *
+ * The same catch-up indexes each exchange's routed text for the exchange log's word search (ui_exchange_text,
+ * a contentless FTS5 index keyed by the exchange's rowid).
+ *
  * The rollup follows the exchange log by rowid: each catch-up aggregates only the rows logged since the last
  * one, in one IMMEDIATE transaction that also moves the watermark, so two dashboards over one store never count
  * a row twice. It counts what was logged: an exchange deleted from the log later stays counted.
@@ -29,6 +32,7 @@ CREATE TABLE IF NOT EXISTS ui_gateway_latency (
   n INTEGER NOT NULL,
   PRIMARY KEY (level, slot, bin)
 ) WITHOUT ROWID;
+CREATE VIRTUAL TABLE IF NOT EXISTS ui_exchange_text USING fts5(query, content='', tokenize='unicode61');
 CREATE TABLE IF NOT EXISTS ui_gateway_rollup_state (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   last_rowid INTEGER NOT NULL
@@ -85,6 +89,7 @@ interface LogRow {
   attempts: number;
   cost: number | null;
   latency_ms: number;
+  query: string;
 }
 
 export class GatewayRollup {
@@ -94,19 +99,34 @@ export class GatewayRollup {
 
   constructor(db: Database.Database, opts: { chunk?: number; now?: () => number } = {}) {
     this.db = db;
-    this.chunk = opts.chunk ?? 100_000;
+    this.chunk = opts.chunk ?? 5_000;
     this.now = opts.now ?? Date.now;
     db.exec(ROLLUP_SCHEMA);
   }
 
-  /** Aggregate every exchange logged since the last catch-up; returns how many rows were added. */
-  catchUp(): number {
+  /**
+   * Aggregate the exchanges logged since the last catch-up, a chunk per transaction, until none are left or
+   * `budgetMs` has passed (inside the gateway a long first catch-up must not stall its requests: each dashboard
+   * refresh then does a bounded share). Returns the rows added and about how many are still waiting.
+   */
+  catchUp(budgetMs = Number.POSITIVE_INFINITY): { added: number; pending: number } {
+    const end = performance.now() + budgetMs;
     let added = 0;
     for (;;) {
       const n = this.step();
       added += n;
-      if (n < this.chunk) return added;
+      if (n < this.chunk || performance.now() >= end) return { added, pending: this.pending() };
     }
+  }
+
+  /** Exchanges logged after the watermark (from the rowid range: an estimate when rows were deleted). */
+  pending(): number {
+    const r = this.db
+      .prepare(
+        "SELECT (SELECT MAX(rowid) FROM gateway_exchanges) - COALESCE((SELECT last_rowid FROM ui_gateway_rollup_state WHERE id = 1), 0) AS n",
+      )
+      .get() as { n: number | null };
+    return Math.max(0, r.n ?? 0);
   }
 
   /** One chunk of new rows, aggregated and written with the watermark in one IMMEDIATE transaction. */
@@ -120,7 +140,7 @@ export class GatewayRollup {
         const last = state?.last_rowid ?? 0;
         const rows = db
           .prepare<[number, number], LogRow>(
-            `SELECT rowid AS rid, at, served_model, status, attempts, cost, latency_ms FROM gateway_exchanges
+            `SELECT rowid AS rid, at, served_model, status, attempts, cost, latency_ms, query FROM gateway_exchanges
              WHERE rowid > ? ORDER BY rowid LIMIT ?`,
           )
           .all(last, this.chunk);
@@ -175,6 +195,8 @@ export class GatewayRollup {
            ON CONFLICT (level, slot, bin) DO UPDATE SET n = n + excluded.n`,
         );
         for (const b of bins.values()) upBin.run(b.level, b.slot, b.bin, b.n);
+        const addText = db.prepare("INSERT INTO ui_exchange_text (rowid, query) VALUES (?, ?)");
+        for (const r of rows) addText.run(r.rid, r.query);
         const oldFine = Math.floor(fineFrom / fine);
         db.prepare("DELETE FROM ui_gateway_rollup WHERE level = ? AND slot < ?").run(fine, oldFine);
         db.prepare("DELETE FROM ui_gateway_latency WHERE level = ? AND slot < ?").run(fine, oldFine);
@@ -185,4 +207,13 @@ export class GatewayRollup {
       })
       .immediate();
   }
+}
+
+/**
+ * The exchange log's search text as an FTS5 query: every word must appear, each as a word prefix ("rout" finds
+ * "routing"); null when the text has no word characters.
+ */
+export function wordQuery(text: string): string | null {
+  const words = text.match(/[\p{L}\p{N}]+/gu);
+  return words ? words.map((w) => `"${w}"*`).join(" ") : null;
 }

@@ -25,19 +25,19 @@ const WINDOWS: Record<string, number | null> = {
 /** GET /api/gateway/overview, /api/gateway/exchanges, /api/gateway/exchanges/:id. */
 export function registerGatewayRoutes(app: Hono<UiEnv>, deps: UiDeps): void {
   const now = deps.now ?? Date.now;
-  // Charts read the rollup: bring it up to date now (once, for a log that grew without a dashboard) and then
-  // before each overview (only the exchanges logged since the last one).
+  // Charts and word search read the rollup: each call first adds the exchanges logged since the last one (a
+  // bounded share of them inside the gateway).
   const rollup = new GatewayRollup(deps.db, { now });
-  rollup.catchUp();
+  const catchUp = () => rollup.catchUp(deps.catchUpBudgetMs);
   const windowOf = (value: string | undefined) => {
     const key = enumParam(value, "window", Object.keys(WINDOWS)) ?? "1h";
     return timeWindow(deps.db, WINDOWS[key] ?? null, now());
   };
 
   app.get("/api/gateway/overview", (c) => {
-    rollup.catchUp();
+    const { pending } = catchUp();
     const o = gatewayOverview(deps.db, windowOf(c.req.query("window")));
-    return c.json({ ...o, openBreakers: deps.live ? deps.live.openBreakers() : null });
+    return c.json({ ...o, pending, openBreakers: deps.live ? deps.live.openBreakers() : null });
   });
 
   app.get("/api/gateway/exchanges", (c) => {
@@ -51,6 +51,7 @@ export function registerGatewayRoutes(app: Hono<UiEnv>, deps: UiDeps): void {
         null,
         "before",
       );
+    catchUp(); // the word index is part of the catch-up
     return c.json(
       exchangesPage(deps.db, {
         window: windowOf(q.window),

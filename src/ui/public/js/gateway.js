@@ -215,7 +215,7 @@ export async function renderGateway(root, params) {
     const search = h("input", {
       type: "search",
       name: "q",
-      placeholder: "search routed text…",
+      placeholder: "words in the routed text…",
       value: state.q,
       oninput: debounce((e) => {
         state.q = e.target.value;
@@ -280,7 +280,7 @@ export async function renderGateway(root, params) {
           },
           "‹ newer",
         ),
-        `${page.rows.length ? `page ${cursors.length}` : "no rows"} · ${page.total.toLocaleString()} matching in the window`,
+        `${page.rows.length ? `page ${cursors.length}` : "no rows"} · ${page.total.toLocaleString()}${page.capped ? "+" : ""} matching in the window`,
         h(
           "button",
           {
