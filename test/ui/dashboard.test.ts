@@ -297,20 +297,20 @@ describe("dashboard: data, evaluations and gateway pages in chromium", () => {
     ).json()) as { rows: Array<{ requestId: string }> };
     assert.equal(older.rows.length, 5);
     assert.equal(new Set([...overview.rows, ...older.rows].map((r) => r.requestId)).size, 10);
-    // Word search in the routed text (word prefixes, every word must appear).
+    // Word search in the routed text (whole words, any case, every word must appear).
     const store = new Database(db, { readonly: true });
     const texts = (store.prepare("SELECT query FROM gateway_exchanges").all() as { query: string }[]).map(
       (r) => r.query,
     );
     store.close();
-    const word = (texts[0]?.match(/[A-Za-z]{6,}/) ?? [])[0] as string;
+    const word = (texts[0]?.match(/[\p{L}\p{N}]+/gu) ?? []).find((w) => /^[A-Za-z]{6,}$/.test(w)) as string;
     assert.ok(word, "a word to search for");
-    const prefix = word.slice(0, 5).toLowerCase();
+    const lower = word.toLowerCase();
     const expected = texts.filter((t) =>
-      (t.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).some((w) => w.startsWith(prefix)),
+      (t.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? ([] as string[])).includes(lower),
     );
     const found = (await (
-      await fetch(`${ui.url}api/gateway/exchanges?window=all&q=${encodeURIComponent(prefix)}`)
+      await fetch(`${ui.url}api/gateway/exchanges?window=all&q=${encodeURIComponent(word.toUpperCase())}`)
     ).json()) as { total: number; rows: unknown[] };
     assert.equal(found.total, expected.length);
     assert.equal(found.rows.length, Math.min(expected.length, 25));

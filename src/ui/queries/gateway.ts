@@ -179,8 +179,8 @@ export function gatewayOverview(db: Database.Database, w: TimeWindow): GatewayOv
   };
 }
 
-/** Matching exchanges counted at most (the page shows "10,000+"). */
-export const COUNT_CAP = 10_000;
+/** Word-search matches counted at most (the page shows "1,000+"); other counts come whole from the rollup. */
+export const WORD_COUNT_CAP = 1_000;
 
 export type ExchangeStatusFilter = "ok" | "error" | "fallback";
 export const EXCHANGE_STATUS_FILTERS: readonly ExchangeStatusFilter[] = ["ok", "error", "fallback"];
@@ -245,12 +245,14 @@ export function exchangesPage(
     total = (
       db
         .prepare<unknown[], { n: number }>(
-          `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${from} WHERE ${parts.join(" AND ")} LIMIT ${COUNT_CAP + 1})`,
+          `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${from} WHERE ${parts.join(" AND ")} LIMIT ${WORD_COUNT_CAP + 1})`,
         )
         .get(...params) as { n: number }
     ).n;
   } else total = rollupCount(db, f);
   const where = parts.join(" AND ");
+  // Nothing matches: skip the page query, which would otherwise walk the whole window to find no row.
+  if (total === 0) return { total, capped: false, rows: [], next: null };
   const rows = db
     .prepare<
       unknown[],
@@ -298,8 +300,8 @@ export function exchangesPage(
   }));
   const last = out[out.length - 1];
   return {
-    total: Math.min(total, COUNT_CAP),
-    capped: total > COUNT_CAP,
+    total: words ? Math.min(total, WORD_COUNT_CAP) : total,
+    capped: words !== null && total > WORD_COUNT_CAP,
     rows: out,
     next: out.length === f.limit && last ? last.cursor : null,
   };

@@ -215,7 +215,7 @@ export async function renderGateway(root, params) {
     const search = h("input", {
       type: "search",
       name: "q",
-      placeholder: "words in the routed text…",
+      placeholder: "whole words in the routed text…",
       value: state.q,
       oninput: debounce((e) => {
         state.q = e.target.value;
