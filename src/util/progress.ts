@@ -24,16 +24,24 @@ export function progress(label: string, total: number): Progress {
       stop: () => bar.stop(),
     };
   }
-  let last = Date.now();
+  const started = Date.now();
+  let last = started;
   let tot = total;
   return {
     update: (done, t) => {
       if (t !== undefined) tot = t;
       if (Date.now() - last >= 10_000) {
         last = Date.now();
-        process.stderr.write(`${label}: ${done}/${tot}\n`);
+        process.stderr.write(`${label}: ${done}/${tot}${eta(done, tot, last - started)}\n`);
       }
     },
     stop: () => {},
   };
+}
+
+/** ", eta 1m05s" from the rate so far (empty before any progress). */
+export function eta(done: number, total: number, elapsedMs: number): string {
+  if (done <= 0 || done >= total) return "";
+  const s = Math.round(((total - done) * elapsedMs) / done / 1000);
+  return `, eta ${s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`}`;
 }
