@@ -155,3 +155,39 @@ export async function toRouteQuery(text: string, meta: QueryMeta, embedder: Embe
     taskDescription: meta.taskDescription ?? null,
   };
 }
+
+/**
+ * One training set from several datasets of the store (e.g. the router's data and the gateway's labelled
+ * traffic): the candidates are every dataset's, in order of first appearance, and each query keeps the outcomes
+ * its dataset has (NaN for candidates it never saw — routers skip unknown outcomes). So a router retrained
+ * with the gateway's labels still knows every model, not only those that got traffic.
+ */
+export async function buildMergedTrainingSet(
+  store: Store,
+  datasets: string[],
+  opts: Omit<TrainingSetOptions, "dataset" | "candidates">,
+): Promise<StoreTrainingSet> {
+  const keys = [...new Set(datasets.flatMap((d) => datasetCandidateKeys(store, d)))];
+  const sets: StoreTrainingSet[] = [];
+  for (const dataset of datasets) sets.push(await buildTrainingSet(store, { ...opts, dataset, candidates: keys }));
+  const [first] = sets as [StoreTrainingSet];
+  if (sets.length === 1) return first;
+  const cat = (parts: Float64Array[]) => {
+    const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  };
+  const judged = sets.some((s) => s.judge);
+  return {
+    ...first,
+    queries: sets.flatMap((s) => s.queries),
+    queryIds: sets.flatMap((s) => s.queryIds),
+    performance: cat(sets.map((s) => s.performance)),
+    cost: cat(sets.map((s) => s.cost)),
+    judge: judged ? cat(sets.map((s) => s.judge ?? new Float64Array(s.performance.length).fill(Number.NaN))) : null,
+  };
+}

@@ -96,6 +96,63 @@ describe("commands on a store with several datasets (as after the demo)", () => 
     assert.match(r.stderr, /was trained on data without any/);
   });
 
+  test("train --dataset a,b merges datasets: the router knows every candidate, trained on both", async () => {
+    // Labelled traffic in the shape the gateway writes: its own dataset, train split, one model per query.
+    const traffic = [
+      ...[0, 1, 2].flatMap((i) => [
+        { kind: "query", id: `t${i}`, dataset: "traffic", task: "gateway", text: `user question ${i}`, split: "train" },
+        { kind: "outcome", query_id: `t${i}`, model: "small", performance: 1, cost: 0.0001 },
+      ]),
+    ];
+    const f = writeFile("traffic.jsonl", traffic.map((l) => JSON.stringify(l)).join("\n"));
+    assert.equal((await fusionkit(["import", f, "--db", db])).code, 0);
+    const only = await fusionkit([
+      "train",
+      "--router",
+      "knn",
+      "--embedder",
+      "hash",
+      "--db",
+      db,
+      "--dataset",
+      "traffic",
+      "--out",
+      join(tempDir(), "t.json"),
+      "--json",
+    ]);
+    assert.equal(only.code, 0, only.stderr);
+    assert.deepEqual(JSON.parse(only.stdout).candidates, ["small"], "traffic alone knows only the model that served");
+    const out = join(tempDir(), "merged.json");
+    const merged = await fusionkit([
+      "train",
+      "--router",
+      "knn",
+      "--embedder",
+      "hash",
+      "--db",
+      db,
+      "--dataset",
+      "first,traffic",
+      "--out",
+      out,
+      "--json",
+    ]);
+    assert.equal(merged.code, 0, merged.stderr);
+    const s = JSON.parse(merged.stdout) as {
+      candidates: string[];
+      trainQueries: number;
+      storeId: string;
+      dataset: string;
+    };
+    assert.deepEqual([...s.candidates].sort(), ["large", "small"]);
+    assert.equal(s.trainQueries, 8 + 3);
+    assert.equal(s.dataset, "first,traffic");
+    assert.equal(s.storeId, "first+traffic/knn");
+    const unknown = await fusionkit(["train", "--router", "knn", "--db", db, "--dataset", "first,nope"]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /dataset "nope" is not in/);
+  });
+
   test("output piped into a reader that stops early is not an error", () => {
     const r = spawnSync(
       "bash",

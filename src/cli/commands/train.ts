@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { UsageError } from "../../data/errors.ts";
 import { createEmbedder, DEFAULT_EMBEDDER, EMBEDDER_SPEC_HELP } from "../../embed/registry.ts";
 import { saveRouter, saveRouterToStore, trainRouter } from "../../routing/artifacts.ts";
-import { buildTrainingSet, datasetCandidateKeys } from "../../routing/dataset.ts";
+import { buildMergedTrainingSet } from "../../routing/dataset.ts";
 import { knobLabel, parseKnob } from "../../routing/objective.ts";
 import { POLICY_NAMES, policyDescription } from "../../routing/policies.ts";
 import { savePolicy, trainPolicy } from "../../routing/policy-artifacts.ts";
@@ -86,15 +86,15 @@ export function registerTrain(program: Command): void {
       const embedder = createEmbedder(opts.embedder);
       const store = openStore(opts);
       try {
-        const dataset = resolveDataset(store, opts.dataset) as string;
-        requireSplit(store, dataset, "train");
-        if ("scenario" in knob && knob.scenario === "llm-judge") requireJudgeScores(store, dataset, "train");
-        const data = await buildTrainingSet(store, {
-          dataset,
-          split: "train",
-          embedder,
-          candidates: datasetCandidateKeys(store, dataset),
-        });
+        // `--dataset a,b` trains on several datasets at once (e.g. llmrouter,gateway: the router's data and
+        // the gateway's labelled traffic); the artifact knows every candidate of all of them.
+        const datasets = (opts.dataset?.split(",").filter(Boolean) ?? [undefined]).map((d) =>
+          resolveDataset(store, d?.trim()),
+        );
+        const dataset = datasets.join(",");
+        for (const d of datasets) requireSplit(store, d, "train");
+        if ("scenario" in knob && knob.scenario === "llm-judge") requireJudgeScores(store, datasets[0], "train");
+        const data = await buildMergedTrainingSet(store, datasets, { split: "train", embedder });
         process.stderr.write(
           `training ${opts.router} (${routerDescription(opts.router)}) on ${data.queries.length} ${dataset} train queries × ${data.candidates.length} candidates…\n`,
         );
@@ -108,7 +108,7 @@ export function registerTrain(program: Command): void {
         const seconds = (performance.now() - t0) / 1000;
         const out = opts.out ?? `router-${opts.router}.json`;
         saveRouter(trained, out);
-        const storeId = `${dataset}/${opts.router}`;
+        const storeId = `${datasets.join("+")}/${opts.router}`;
         saveRouterToStore(store, storeId, trained);
         const summary = {
           router: opts.router,
