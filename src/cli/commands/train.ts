@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { UsageError } from "../../data/errors.ts";
 import { createEmbedder, DEFAULT_EMBEDDER, EMBEDDER_SPEC_HELP } from "../../embed/registry.ts";
 import { saveRouter, saveRouterToStore, trainRouter } from "../../routing/artifacts.ts";
-import { buildMergedTrainingSet } from "../../routing/dataset.ts";
+import { buildMergedTrainingSet, buildTrainingSet, datasetCandidateKeys } from "../../routing/dataset.ts";
 import { knobLabel, parseKnob } from "../../routing/objective.ts";
 import { POLICY_NAMES, policyDescription } from "../../routing/policies.ts";
 import { savePolicy, trainPolicy } from "../../routing/policy-artifacts.ts";
