@@ -17,8 +17,10 @@ export function createApp(deps: AppDeps): Hono<Env> {
     c.set("start", performance.now());
     c.set("requestId", newRequestId());
     // The dashboard's pages hold no data and its API checks the key itself (a browser cannot send it on a page load).
-    if (c.req.path !== "/healthz" && !isUiPath(c.req.path))
-      c.set("keyId", deps.auth ? deps.auth.check(c.env.incoming.headers) : null);
+    if (c.req.path !== "/healthz" && !isUiPath(c.req.path)) {
+      const keyId = deps.auth ? deps.auth.check(c.env.incoming.headers) : null;
+      c.set("keyId", typeof keyId === "string" || keyId === null ? keyId : await keyId);
+    }
     await next();
   });
 

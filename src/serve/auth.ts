@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { HttpError } from "./errors.ts";
-import { type ActiveKey, type ApiKeys, hashKey } from "./keys.ts";
+import { type ActiveKey, hashKey, type KeyStore } from "./keys.ts";
 
 /**
  * Client authentication: `Authorization: Bearer <key>` (or `x-api-key`) checked against the hashed keys.
@@ -11,19 +11,36 @@ import { type ActiveKey, type ApiKeys, hashKey } from "./keys.ts";
 export class Authenticator {
   private active = new Map<string, ActiveKey>();
   private byId = new Map<string, ActiveKey>();
-  private readonly keys: ApiKeys;
+  private readonly keys: KeyStore;
   private timer: NodeJS.Timeout | null = null;
+  /** Resolves once the keys were read the first time (the gateway listens only after that). */
+  readonly ready: Promise<void>;
 
-  constructor(keys: ApiKeys, refreshMs = 2000) {
+  constructor(keys: KeyStore, refreshMs = 2000) {
     this.keys = keys;
-    this.reload();
-    this.timer = setInterval(() => this.reload(), refreshMs);
+    this.ready = Promise.resolve(this.reload());
+    this.timer = setInterval(() => void this.reload(), refreshMs);
     this.timer.unref();
   }
 
-  reload(): void {
-    this.active = this.keys.activeHashes();
-    this.byId = new Map([...this.active.values()].map((k) => [k.id, k]));
+  /** Re-read the active keys; a failed read (store busy, database restarting) keeps the ones in memory. */
+  reload(): void | Promise<void> {
+    const use = (active: Map<string, ActiveKey>) => {
+      this.active = active;
+      this.byId = new Map([...active.values()].map((k) => [k.id, k]));
+    };
+    const failed = (e: unknown) => {
+      process.stderr.write(
+        `fusionkit serve: could not refresh client keys, keeping the old ones: ${(e as Error).message}\n`,
+      );
+    };
+    try {
+      const got = this.keys.activeHashes();
+      if (got instanceof Promise) return got.then(use, failed);
+      use(got);
+    } catch (e) {
+      failed(e);
+    }
   }
 
   /** The active key with this id (its limits), if any. */
@@ -31,8 +48,11 @@ export class Authenticator {
     return this.byId.get(id);
   }
 
-  /** The key id of a valid request; throws 401 otherwise (the presented key is never echoed). */
-  check(headers: IncomingHttpHeaders): string {
+  /**
+   * The key id of a valid request; 401 otherwise (the presented key is never echoed). A promise only when
+   * the key is not in memory and the store answers asynchronously (PostgreSQL).
+   */
+  check(headers: IncomingHttpHeaders): string | Promise<string> {
     const key = presentedKey(headers);
     if (!key)
       throw new HttpError(
@@ -42,17 +62,17 @@ export class Authenticator {
         "missing_api_key",
       );
     const hash = hashKey(key);
-    let found = this.active.get(hash);
-    if (!found) {
-      // Created since the last refresh? One indexed read; an unknown key stays unknown (nothing cached).
-      found = this.keys.activeByHash(hash) ?? undefined;
-      if (found) {
-        this.active.set(hash, found);
-        this.byId.set(found.id, found);
-      }
-    }
-    if (!found) throw new HttpError(401, "authentication_error", "invalid or revoked API key", "invalid_api_key");
-    return found.id;
+    const known = this.active.get(hash);
+    if (known) return known.id;
+    // Created since the last refresh? One indexed read; an unknown key stays unknown (nothing cached).
+    const accept = (found: ActiveKey | null): string => {
+      if (!found) throw new HttpError(401, "authentication_error", "invalid or revoked API key", "invalid_api_key");
+      this.active.set(hash, found);
+      this.byId.set(found.id, found);
+      return found.id;
+    };
+    const looked = this.keys.activeByHash(hash);
+    return looked instanceof Promise ? looked.then(accept) : accept(looked);
   }
 
   close(): void {

@@ -56,20 +56,22 @@ export class KeyMeter {
   private readonly tokens = new Map<string, Window>();
   private readonly now: () => number;
 
-  constructor(db: Database.Database, now: () => number = Date.now) {
+  /** `db`: the SQLite store whose exchange log holds the spend so far (null: count from now). */
+  constructor(db: Database.Database | null, now: () => number = Date.now) {
     this.now = now;
     const t = now();
     this.day = utcDay(t);
     this.month = monthStart(t);
-    const logged = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'gateway_exchanges'").get();
-    const rows = !logged
-      ? []
-      : db
-          .prepare<[number, number], { key_id: string; day: number; month: number }>(
-            `SELECT key_id, SUM(CASE WHEN at >= ? THEN cost ELSE 0 END) AS day, SUM(cost) AS month
+    const logged = db?.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'gateway_exchanges'").get();
+    const rows =
+      !logged || !db
+        ? []
+        : db
+            .prepare<[number, number], { key_id: string; day: number; month: number }>(
+              `SELECT key_id, SUM(CASE WHEN at >= ? THEN cost ELSE 0 END) AS day, SUM(cost) AS month
          FROM gateway_exchanges WHERE at >= ? AND key_id IS NOT NULL AND cost IS NOT NULL GROUP BY key_id`,
-          )
-          .all(dayStart(t), this.month);
+            )
+            .all(dayStart(t), this.month);
     for (const r of rows) {
       this.spendDay.set(r.key_id, r.day);
       this.spendMonth.set(r.key_id, r.month);

@@ -59,7 +59,7 @@ export interface ActiveKey {
   limits: KeyLimits;
 }
 
-interface KeyRow {
+export interface KeyRow {
   id: string;
   name: string;
   hash: string;
@@ -79,7 +79,7 @@ export function hashKey(key: string): string {
   return createHash("sha256").update(key).digest("hex");
 }
 
-function limitsOf(r: KeyRow): KeyLimits {
+export function limitsOf(r: KeyRow): KeyLimits {
   return {
     budgetDay: r.budget_day,
     budgetMonth: r.budget_month,
@@ -89,7 +89,38 @@ function limitsOf(r: KeyRow): KeyLimits {
   };
 }
 
-export class ApiKeys {
+type Maybe<T> = T | Promise<T>;
+
+/**
+ * Client keys in a store: ApiKeys (SQLite, synchronous) or the PostgreSQL store's (asynchronous). Callers
+ * await every result; the gateway's hot path only reads its in-memory copy.
+ */
+export interface KeyStore {
+  create(name: string, limits?: KeyLimits): Maybe<{ key: string; info: ApiKeyInfo }>;
+  setLimits(idOrName: string, change: Partial<KeyLimits>): Maybe<number>;
+  list(): Maybe<ApiKeyInfo[]>;
+  revoke(idOrName: string): Maybe<number>;
+  activeHashes(): Maybe<Map<string, ActiveKey>>;
+  activeByHash(hash: string): Maybe<ActiveKey | null>;
+}
+
+/** A fresh key and its record (every key store writes the same fields). */
+export function mintKey(name: string, limits: KeyLimits): { key: string; info: ApiKeyInfo } {
+  const key = KEY_PREFIX + randomBytes(32).toString("base64url");
+  return {
+    key,
+    info: {
+      id: `key_${randomBytes(6).toString("hex")}`,
+      name,
+      prefix: key.slice(0, 10),
+      createdAt: new Date().toISOString(),
+      revokedAt: null,
+      limits,
+    },
+  };
+}
+
+export class ApiKeys implements KeyStore {
   private readonly db: Database.Database;
   constructor(db: Database.Database) {
     this.db = db;
@@ -103,22 +134,13 @@ export class ApiKeys {
 
   /** Create a key; returns the plain key (never stored) with its record. */
   create(name: string, limits: KeyLimits = NO_LIMITS): { key: string; info: ApiKeyInfo } {
-    const key = KEY_PREFIX + randomBytes(32).toString("base64url");
-    const id = `key_${randomBytes(6).toString("hex")}`;
-    const info: ApiKeyInfo = {
-      id,
-      name,
-      prefix: key.slice(0, 10),
-      createdAt: new Date().toISOString(),
-      revokedAt: null,
-      limits,
-    };
+    const { key, info } = mintKey(name, limits);
     this.db
       .prepare(
         "INSERT INTO api_keys (id, name, hash, prefix, created_at, budget_day, budget_month, rpm, tpm, models) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       )
       .run(
-        id,
+        info.id,
         name,
         hashKey(key),
         info.prefix,

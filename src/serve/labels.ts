@@ -1,7 +1,6 @@
 import type Database from "better-sqlite3";
 import { queryId } from "../data/ids.ts";
 import type { ProvidersConfig } from "../llm/providers.ts";
-import type { ExchangeLog } from "./log.ts";
 
 /**
  * Performance labels for logged exchanges, and their export as routing data: a labelled exchange becomes
@@ -15,6 +14,13 @@ import type { ExchangeLog } from "./log.ts";
 
 export const GATEWAY_DATASET = "gateway";
 export const GATEWAY_TASK = "gateway";
+
+/** A label as routing data: the outcome of (query, model) it updated, with the mean label as performance. */
+export interface LabelResult {
+  queryId: string;
+  model: string;
+  performance: number;
+}
 
 export class FeedbackError extends Error {
   readonly status: number;
@@ -38,18 +44,18 @@ interface LabelledRow {
 
 export class Labels {
   private readonly db: Database.Database;
-  private readonly log: ExchangeLog;
   private readonly providers: ProvidersConfig | null;
 
-  constructor(db: Database.Database, log: ExchangeLog, providers: ProvidersConfig | null) {
+  constructor(db: Database.Database, providers: ProvidersConfig | null) {
     this.db = db;
-    this.log = log;
     this.providers = providers;
   }
 
-  /** Attach a score in [0,1] to a logged exchange and update its routing-data outcome, in one transaction. */
-  label(requestId: string, score: number): { queryId: string; model: string; performance: number } {
-    this.log.flush(); // the exchange may still be in the write buffer
+  /**
+   * Attach a score in [0,1] to a logged exchange and update its routing-data outcome, in one transaction.
+   * The gateway flushes its exchange log first (see gateway-store.ts: labelWhenLogged).
+   */
+  label(requestId: string, score: number): LabelResult {
     const ex = this.db
       .prepare<[string], { query: string; served_model: string | null; mode: string | null; status: number }>(
         "SELECT query, served_model, mode, status FROM gateway_exchanges WHERE request_id = ?",
@@ -83,11 +89,7 @@ export class Labels {
     return groups.length;
   }
 
-  private exportOne(
-    query: string,
-    model: string,
-    mode: string,
-  ): { queryId: string; model: string; performance: number } {
+  private exportOne(query: string, model: string, mode: string): LabelResult {
     const rows = this.db
       .prepare<[string, string, string], LabelledRow>(
         `SELECT e.query, e.served_model, e.mode, f.score, e.response, e.input_tokens, e.output_tokens, e.cost, e.latency_ms

@@ -2,7 +2,12 @@ import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import type { Store } from "../data/store.ts";
 import { cached } from "../embed/cache.ts";
-import { artifactEmbedder, loadArtifactRouter, loadRouterFromStore } from "../routing/artifacts.ts";
+import {
+  artifactEmbedder,
+  type LoadedArtifact,
+  loadArtifactRouter,
+  loadRouterFromStore,
+} from "../routing/artifacts.ts";
 import { EmbeddingLru } from "./embed-lru.ts";
 import { Lru } from "./lru.ts";
 import type { LoadedRouter } from "./virtual.ts";
@@ -20,11 +25,35 @@ export function loadRouters(
   embedCache: number,
   decisionCache = embedCache,
 ): Map<string, LoadedRouter> {
+  const artifacts = specs.map((spec) => ({
+    spec,
+    artifact: existsSync(spec) ? loadArtifactRouter(spec) : loadRouterFromStore(store, spec),
+  }));
+  return routersFrom(artifacts, store, embedCache, decisionCache);
+}
+
+/** An artifact file, or else the id of an artifact in the gateway store (SQLite or PostgreSQL). */
+export async function resolveArtifacts(
+  specs: string[],
+  fromStore: (id: string) => Promise<LoadedArtifact>,
+): Promise<{ spec: string; artifact: LoadedArtifact }[]> {
+  const out: { spec: string; artifact: LoadedArtifact }[] = [];
+  for (const spec of specs)
+    out.push({ spec, artifact: existsSync(spec) ? loadArtifactRouter(spec) : await fromStore(spec) });
+  return out;
+}
+
+/** Serving routers from loaded artifacts; `embedStore` (SQLite) backs the embedding cache, null: memory only. */
+export function routersFrom(
+  artifacts: { spec: string; artifact: LoadedArtifact }[],
+  embedStore: Store | null,
+  embedCache: number,
+  decisionCache = embedCache,
+): Map<string, LoadedRouter> {
   const out = new Map<string, LoadedRouter>();
-  for (const spec of specs) {
-    const art = existsSync(spec) ? loadArtifactRouter(spec) : loadRouterFromStore(store, spec);
+  for (const { spec, artifact: art } of artifacts) {
     const raw = artifactEmbedder(art);
-    const embedder = new EmbeddingLru(embedCache > 0 ? cached(raw, store) : raw, embedCache);
+    const embedder = new EmbeddingLru(embedCache > 0 && embedStore ? cached(raw, embedStore) : raw, embedCache);
     let label = art.name;
     if (out.has(label)) label = `${art.name}-${basename(spec).replace(/\.json$/, "")}`;
     out.set(label, {

@@ -87,6 +87,15 @@ export interface ExchangeLogOptions {
   report?: (message: string) => void;
 }
 
+/**
+ * An asynchronous destination for batches: PostgreSQL (postgres/store.ts) or, in a worker of
+ * `serve --workers N`, the primary process, which is the one writer. A rejected batch is kept and retried.
+ */
+export type ExchangeWriter = (rows: Exchange[]) => Promise<void>;
+
+/** Where the log writes: a SQLite store (on its own connection, see below) or an asynchronous writer. */
+export type ExchangeSink = Database.Database | ExchangeWriter;
+
 /** What /metrics shows about the log. */
 export interface ExchangeLogStats {
   written: number;
@@ -105,8 +114,11 @@ const RETRY_MAX_MS = 1000;
  * its writes only; an in-memory store has one connection, which it shares.
  */
 export class ExchangeLog {
-  private readonly db: Database.Database;
+  private readonly db: Database.Database | null;
   private readonly own: boolean;
+  private readonly writer: ExchangeWriter | null;
+  /** The asynchronous writer's batch in flight (one at a time, so batches stay in order). */
+  private writing: Promise<void> | null = null;
   private buffer: Exchange[] = [];
   private timer: NodeJS.Timeout | null = null;
   private readonly flushMs: number;
@@ -124,10 +136,7 @@ export class ExchangeLog {
   dropped = 0;
   readonly failures = new Map<string, number>();
 
-  constructor(store: Database.Database, opts: ExchangeLogOptions = {}) {
-    store.exec(SCHEMA);
-    this.own = !store.memory;
-    this.db = this.own ? new Database(store.name, { fileMustExist: true }) : store;
+  constructor(sink: ExchangeSink, opts: ExchangeLogOptions = {}) {
     this.flushMs = opts.flushMs ?? 5;
     this.maxBuffer = opts.maxBuffer ?? 1000;
     this.maxPending = opts.maxPending ?? 100_000;
@@ -135,13 +144,27 @@ export class ExchangeLog {
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
     this.redact = opts.redact ?? ((t) => t);
     this.report = opts.report ?? ((m) => process.stderr.write(`fusionkit serve: ${m}\n`));
+    if (typeof sink === "function") {
+      this.writer = sink;
+      this.db = null;
+      this.own = false;
+      this.insertMany = () => {
+        throw new Error("asynchronous exchange log");
+      };
+      return;
+    }
+    this.writer = null;
+    sink.exec(SCHEMA);
+    this.own = !sink.memory;
+    this.db = this.own ? new Database(sink.name, { fileMustExist: true }) : sink;
     if (this.own) this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
     const ins = this.db.prepare(
       `INSERT OR REPLACE INTO gateway_exchanges (request_id, at, key_id, session, requested_model, router, served_model,
        mode, query, request, response, input_tokens, output_tokens, cost, latency_ms, ttfb_ms, status, error, stream,
        attempts, candidates) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.insertMany = this.db.transaction((rows: Exchange[]) => {
+    const db = this.db;
+    this.insertMany = db.transaction((rows: Exchange[]) => {
       for (const r of rows)
         ins.run(
           r.requestId,
@@ -194,6 +217,7 @@ export class ExchangeLog {
       clearTimeout(this.timer);
       this.timer = null;
     }
+    if (this.writer) return this.flushToWriter(this.writer);
     if (this.buffer.length === 0) return true;
     const rows = this.buffer;
     try {
@@ -217,6 +241,52 @@ export class ExchangeLog {
       this.timer = setTimeout(() => this.flush(), this.retryMs);
     }
     return this.buffer.length === 0;
+  }
+
+  /** flush() for an asynchronous writer: hands the buffer over unless a batch is in flight; retries a failed one. */
+  private flushToWriter(writer: ExchangeWriter): boolean {
+    if (this.writing) return false;
+    if (this.buffer.length === 0) return true;
+    const rows = this.buffer;
+    this.buffer = [];
+    this.writing = Promise.resolve()
+      .then(() => writer(rows))
+      .then(
+        () => {
+          this.written += rows.length;
+          if (this.retryMs > 0) this.report(`exchange log: store writable again, ${rows.length} row(s) written`);
+          this.retryMs = 0;
+        },
+        (e: Error) => {
+          this.buffer = rows.concat(this.buffer);
+          const reason = failureReason(e);
+          this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
+          if (this.retryMs === 0)
+            this.report(`exchange log: write failed (${e.message}); ${rows.length} row(s) kept, retrying`);
+          this.retryMs = Math.min(Math.max(this.retryMs * 2, RETRY_MIN_MS), RETRY_MAX_MS);
+        },
+      )
+      .finally(() => {
+        this.writing = null;
+        if (this.buffer.length > 0 && !this.closed && !this.timer)
+          this.timer = setTimeout(() => this.flush(), this.retryMs || this.flushMs);
+      });
+    return false;
+  }
+
+  /**
+   * Write everything buffered and wait until it is stored (or `timeoutMs` passed): before a label looks up
+   * an exchange, and on shutdown for an asynchronous writer. Returns the rows still not stored.
+   */
+  async drain(timeoutMs = this.closeTimeoutMs): Promise<number> {
+    const end = Date.now() + timeoutMs;
+    while (!this.flush() || this.writing) {
+      if (this.writing) await this.writing;
+      else if (Date.now() >= end) break;
+      else await new Promise((r) => setTimeout(r, Math.min(this.retryMs || 5, 50)));
+      if (Date.now() >= end) break;
+    }
+    return this.buffer.length;
   }
 
   /** After a refused transaction: write row by row, dropping only the rows that are refused themselves. */
@@ -252,7 +322,14 @@ export class ExchangeLog {
    */
   close(): number {
     this.closed = true;
-    if (this.own) this.db.pragma(`busy_timeout = ${this.closeTimeoutMs}`);
+    if (this.writer) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      const left = this.buffer.length;
+      if (left > 0 || this.writing) this.report(`exchange log: closed with ${left} row(s) not handed over`);
+      return left;
+    }
+    if (this.own && this.db) this.db.pragma(`busy_timeout = ${this.closeTimeoutMs}`);
     const end = Date.now() + this.closeTimeoutMs;
     while (!this.flush() && Date.now() < end) {
       if (this.timer) clearTimeout(this.timer);
@@ -262,12 +339,13 @@ export class ExchangeLog {
     this.timer = null;
     const left = this.buffer.length;
     if (left > 0) this.report(`exchange log: ${left} row(s) could not be stored before shutdown`);
-    if (this.own) this.db.close();
+    if (this.own) this.db?.close();
     return left;
   }
 
   count(): number {
     this.flush();
+    if (!this.db) throw new Error("count() needs a SQLite exchange log");
     return (this.db.prepare("SELECT COUNT(*) AS n FROM gateway_exchanges").get() as { n: number }).n;
   }
 }

@@ -108,7 +108,8 @@ export async function planRequest(d: PlanDeps, body: ChatBody, headers: Incoming
   const session = (headers["x-session-id"] as string | undefined) || body.user;
   let sticky = false;
   if (session) {
-    const prev = d.sessions.get(`${virtual.name}\u0000${session}`);
+    const continuing = body.messages.some((m) => m.role === "assistant");
+    const prev = await d.sessions.resolve(`${virtual.name}\u0000${session}`, continuing);
     if (prev) {
       const i = kept.findIndex((p) => `${p.model}${p.mode === "think" ? "_think" : ""}` === prev);
       if (i > 0) kept.unshift(kept.splice(i, 1)[0]);

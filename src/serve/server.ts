@@ -2,7 +2,6 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { UsageError } from "../data/errors.ts";
-import type { Store } from "../data/store.ts";
 import type { ProvidersConfig } from "../llm/providers.ts";
 import { createUi, UI_PATH } from "../ui/app.ts";
 import { createApp } from "./app.ts";
@@ -10,10 +9,9 @@ import { Authenticator, isLoopback } from "./auth.ts";
 import { Breakers } from "./breaker.ts";
 import { Gateway, type ThoughtSource } from "./controller.ts";
 import type { RouteOn } from "./conversation.ts";
+import { type GatewayStore, labelWhenLogged } from "./gateway-store.ts";
 import { KeyMeter } from "./key-limits.ts";
-import { ApiKeys } from "./keys.ts";
-import { Labels } from "./labels.ts";
-import { ExchangeLog } from "./log.ts";
+import { ExchangeLog, type ExchangeWriter } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { Reporter } from "./report.ts";
 import { modelsJson } from "./routes/models.ts";
@@ -22,7 +20,12 @@ import { UpstreamPool } from "./upstream.ts";
 import type { VirtualModel } from "./virtual.ts";
 
 export interface ServeOptions {
-  store: Store;
+  /** Exchanges, feedback, client keys (SQLite or PostgreSQL: see gateway-store.ts). */
+  store: GatewayStore;
+  /** Where exchanges go instead of `store` (a worker of `serve --workers` sends them to the primary). */
+  exchangeWriter?: ExchangeWriter;
+  /** GET /metrics text instead of this process's own (a worker of `serve --workers` shows every worker's). */
+  metricsText?: () => Promise<string>;
   providers: ProvidersConfig;
   virtuals: VirtualModel[];
   host: string;
@@ -67,20 +70,25 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
   const metrics = new Metrics();
   const breakers = new Breakers({ threshold: o.breakerThreshold, cooldownMs: o.breakerCooldownMs });
   metrics.breakerOpen = () => breakers.openCircuits();
-  const log = new ExchangeLog(o.store.db, {
+  const log = new ExchangeLog(o.exchangeWriter ?? o.store.exchanges, {
     flushMs: o.logFlushMs,
     redact: upstreams.redact,
     report: (m) => report.warn(m),
   });
   metrics.exchangeLog = () => log.stats();
   metrics.unexpected = () => report.unexpected;
-  const labels = new Labels(o.store.db, log, o.providers);
+  const labels = {
+    label: (requestId: string, score: number) =>
+      labelWhenLogged(o.store, requestId, score, async () => {
+        await log.drain(2000);
+      }),
+  };
   const gateway = new Gateway({
     providers: o.providers,
     upstreams,
     virtuals: new Map(o.virtuals.map((v) => [v.name, v])),
     breakers,
-    sessions: new Sessions(100_000, o.sessionTtlMs),
+    sessions: new Sessions(100_000, o.sessionTtlMs, (session, since) => o.store.sessionModel(session, since)),
     log,
     metrics,
     report,
@@ -90,8 +98,10 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
     thoughtByDefault: o.thoughtByDefault,
     headerCandidates: 8,
   });
-  const auth = o.auth ? new Authenticator(new ApiKeys(o.store.db)) : null;
-  const keyMeter = auth ? new KeyMeter(o.store.db) : null;
+  const auth = o.auth ? new Authenticator(o.store.keys) : null;
+  await auth?.ready;
+  // Spend already logged today and this month is read back from a SQLite store; with PostgreSQL it counts from start.
+  const keyMeter = auth ? new KeyMeter(o.store.sqlite) : null;
   if (keyMeter)
     gateway.deps.onExchange = (e) => {
       if (e.keyId) keyMeter.record(e.keyId, e.cost ?? 0, (e.inputTokens ?? 0) + (e.outputTokens ?? 0));
@@ -106,12 +116,20 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
     bodyLimit: o.bodyLimit,
     modelsJson: modelsJson(o.virtuals, o.providers, startedAt),
     draining: () => draining,
+    metricsText: o.metricsText ?? (async () => (await metrics.render()) + (keyMeter?.render() ?? "")),
   };
   const app = createApp(appDeps);
-  app.route(
-    UI_PATH,
-    createUi({ db: o.store.db, auth, live: { openBreakers: () => breakers.openCircuits() }, catchUpBudgetMs: 100 }),
-  );
+  // The dashboard reads the SQLite store directly; with PostgreSQL it is not served (yet).
+  if (o.store.sqlite)
+    app.route(
+      UI_PATH,
+      createUi({
+        db: o.store.sqlite,
+        auth,
+        live: { openBreakers: () => breakers.openCircuits() },
+        catchUpBudgetMs: 100,
+      }),
+    );
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: o.port, hostname: o.host }, () => resolve(s as Server)) as Server;
@@ -140,6 +158,7 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
       await Promise.race([closed, wait(200)]);
       clearInterval(sweep);
       server.closeAllConnections();
+      await log.drain();
       log.close();
       auth?.close();
       upstreams.close();

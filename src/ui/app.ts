@@ -27,7 +27,7 @@ export function createUi(deps: UiDeps): Hono<UiEnv> {
   const ui = new Hono<UiEnv>();
 
   ui.use("/api/*", async (c, next) => {
-    deps.auth?.check(c.env.incoming.headers);
+    await deps.auth?.check(c.env.incoming.headers);
     await next();
     c.header("cache-control", "no-store");
   });

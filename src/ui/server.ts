@@ -37,10 +37,10 @@ export async function startUi(o: UiServerOptions): Promise<RunningUi> {
   const log = new ExchangeLog(o.store.db);
   const app = new Hono<Env>();
   app.use("/v1/*", async (c, next) => {
-    auth?.check(c.env.incoming.headers);
+    await auth?.check(c.env.incoming.headers);
     await next();
   });
-  registerFeedback(app, { labels: new Labels(o.store.db, log, null), bodyLimit: DEFAULT_BODY_LIMIT });
+  registerFeedback(app, { labels: new Labels(o.store.db, null), bodyLimit: DEFAULT_BODY_LIMIT });
   app.route(UI_PATH, createUi({ db: o.store.db, auth, now: o.now }));
   // Bring the charts' rollup up to date before listening, so no page waits for it (once, on a large log).
   const waiting = new GatewayRollup(o.store.db, { now: o.now }).pending();

@@ -12,6 +12,7 @@ import { HttpError } from "../../src/serve/errors.ts";
 import { loadRouters } from "../../src/serve/load.ts";
 import { MAX_DEPTH, parseChatBody } from "../../src/serve/request.ts";
 import { type RunningGateway, startGateway } from "../../src/serve/server.ts";
+import { SqliteGatewayStore } from "../../src/serve/sqlite-gateway-store.ts";
 import { AUTO } from "../../src/serve/virtual.ts";
 import { tempDir } from "../helpers.ts";
 import { type FakeOpenAI, providersYaml, startFakeOpenAI } from "../support/fake-openai.ts";
@@ -212,7 +213,7 @@ describe("chat endpoint under hostile bodies and headers (in-process gateway, re
     const router = loadRouters([artifact], store, 100).values().next().value;
     assert.ok(router);
     gw = await startGateway({
-      store,
+      store: new SqliteGatewayStore(store, null),
       providers: loadProviders(providers),
       virtuals: [{ name: AUTO, router, knob: router.knob }],
       host: "127.0.0.1",

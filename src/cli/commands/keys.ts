@@ -2,9 +2,20 @@ import type { Command } from "commander";
 import { UsageError } from "../../data/errors.ts";
 import { DEFAULT_DB } from "../../data/store.ts";
 import { formatTable } from "../../report/text-table.ts";
+import { openGatewayStore } from "../../serve/gateway-store.ts";
 import { KeyMeter } from "../../serve/key-limits.ts";
-import { ApiKeys, type KeyLimits, NO_LIMITS } from "../../serve/keys.ts";
-import { openStore, printJson } from "../options.ts";
+import { type KeyLimits, type KeyStore, NO_LIMITS } from "../../serve/keys.ts";
+import { printJson } from "../options.ts";
+
+/** The keys of a gateway store (SQLite file or postgres://…), and the spend meter where the log is SQLite. */
+async function withKeys<T>(db: string, use: (keys: KeyStore, meter: KeyMeter | null) => Promise<T>): Promise<T> {
+  const store = await openGatewayStore(db, null);
+  try {
+    return await use(store.keys, store.sqlite ? new KeyMeter(store.sqlite) : null);
+  } finally {
+    await store.close();
+  }
+}
 
 interface LimitFlags {
   budgetDay?: string;
@@ -63,43 +74,42 @@ function describeLimits(l: KeyLimits): string {
 /** `fusionkit keys create|list|limit|revoke`: client API keys for `fusionkit serve`, stored hashed in the store. */
 export function registerKeys(program: Command): void {
   const keys = program.command("keys").description("client API keys for the gateway (stored hashed)");
-  const db = (cmd: Command) => cmd.option("--db <file>", "SQLite store file", process.env.FUSIONKIT_DB ?? DEFAULT_DB);
+  const db = (cmd: Command) =>
+    cmd.option(
+      "--db <file-or-url>",
+      "gateway store: SQLite file or postgres://…",
+      process.env.FUSIONKIT_DB || DEFAULT_DB,
+    );
 
   withLimitOptions(db(keys.command("create").description("create a key; prints it once (only its hash is stored)")))
     .requiredOption("--name <name>", "who or what the key is for")
     .option("--json", "print {id, name, key, limits} as JSON")
-    .action((opts: LimitFlags & { db: string; name: string; json?: boolean }) => {
+    .action(async (opts: LimitFlags & { db: string; name: string; json?: boolean }) => {
       const limits = { ...NO_LIMITS, ...parseLimits(opts) };
-      const store = openStore(opts);
-      try {
+      await withKeys(opts.db, async (keys) => {
         // Valid at once: a running gateway looks up a key it has not seen yet in the store.
-        const { key, info } = new ApiKeys(store.db).create(opts.name, limits);
+        const { key, info } = await keys.create(opts.name, limits);
         if (opts.json) return printJson({ id: info.id, name: info.name, key, limits });
         process.stdout.write(`${key}\n`);
         process.stderr.write(
           `created ${info.id} (${info.name}; limits: ${describeLimits(limits)}); the key is shown only now — store it safely\n`,
         );
-      } finally {
-        store.close();
-      }
+      });
     });
 
   withLimitOptions(
     db(keys.command("limit").description("change a key's limits (a running gateway applies them within seconds)")),
   )
     .argument("<id-or-name>")
-    .action((idOrName: string, opts: LimitFlags & { db: string }) => {
+    .action(async (idOrName: string, opts: LimitFlags & { db: string }) => {
       const change = parseLimits(opts);
       if (Object.keys(change).length === 0)
         throw new UsageError("give at least one of --budget-day, --budget-month, --rpm, --tpm, --models");
-      const store = openStore(opts);
-      try {
-        const n = new ApiKeys(store.db).setLimits(idOrName, change);
+      await withKeys(opts.db, async (keys) => {
+        const n = await keys.setLimits(idOrName, change);
         if (n === 0) throw new UsageError(`no active key with id or name '${idOrName}'`);
         process.stdout.write(`updated ${n} key${n === 1 ? "" : "s"}\n`);
-      } finally {
-        store.close();
-      }
+      });
     });
 
   db(
@@ -108,13 +118,12 @@ export function registerKeys(program: Command): void {
       .description("list keys (id, name, prefix, limits, spend today and this month, created, revoked)"),
   )
     .option("--json", "print JSON")
-    .action((opts: { db: string; json?: boolean }) => {
-      const store = openStore(opts);
-      try {
-        const list = new ApiKeys(store.db).list();
-        // Spend is what the gateway logged per key (gateway_exchanges), in the current UTC day and month.
-        const meter = new KeyMeter(store.db);
-        const rows = list.map((k) => ({ ...k, spend: meter.spend(k.id) }));
+    .action(async (opts: { db: string; json?: boolean }) => {
+      await withKeys(opts.db, async (keys, meter) => {
+        const list = await keys.list();
+        // Spend is what the gateway logged per key (gateway_exchanges), in the current UTC day and month
+        // (read from a SQLite store; a PostgreSQL store shows 0 for now).
+        const rows = list.map((k) => ({ ...k, spend: meter?.spend(k.id) ?? { day: 0, month: 0 } }));
         if (opts.json) return printJson(rows);
         if (list.length === 0)
           return void process.stdout.write("no keys; create one with 'fusionkit keys create --name <name>'\n");
@@ -133,21 +142,16 @@ export function registerKeys(program: Command): void {
             ]),
           ),
         );
-      } finally {
-        store.close();
-      }
+      });
     });
 
   db(keys.command("revoke").description("revoke a key by id or name (a running gateway notices within seconds)"))
     .argument("<id-or-name>")
-    .action((idOrName: string, opts: { db: string }) => {
-      const store = openStore(opts);
-      try {
-        const n = new ApiKeys(store.db).revoke(idOrName);
+    .action(async (idOrName: string, opts: { db: string }) => {
+      await withKeys(opts.db, async (keys) => {
+        const n = await keys.revoke(idOrName);
         if (n === 0) throw new UsageError(`no active key with id or name '${idOrName}'`);
         process.stdout.write(`revoked ${n} key${n === 1 ? "" : "s"}\n`);
-      } finally {
-        store.close();
-      }
+      });
     });
 }

@@ -1,4 +1,6 @@
+import cluster from "node:cluster";
 import { type FSWatcher, watch } from "node:fs";
+import { availableParallelism } from "node:os";
 import { basename, dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../../data/errors.ts";
@@ -7,18 +9,28 @@ import { loadProviders, type ProvidersConfig } from "../../llm/providers.ts";
 import { storedRouterIds } from "../../routing/artifacts.ts";
 import { parseKnob, SCENARIOS } from "../../routing/objective.ts";
 import { DEFAULT_ROUTER } from "../../routing/registry.ts";
+import {
+  clusterMetrics,
+  exchangesToPrimary,
+  serveAsWorker,
+  WorkerPool,
+  WorkerStartError,
+} from "../../serve/cluster.ts";
 import { loadServeConfig, mergeSettings, type ServeConfig, type ServeSettings } from "../../serve/config.ts";
 import type { RouteOn } from "../../serve/conversation.ts";
-import { loadRouters } from "../../serve/load.ts";
+import { ANY_ROUTER, type GatewayStore, openGatewayStore } from "../../serve/gateway-store.ts";
+import { resolveArtifacts, routersFrom } from "../../serve/load.ts";
+import { ExchangeLog } from "../../serve/log.ts";
 import { DEFAULT_BODY_LIMIT, startGateway, unservedCandidates } from "../../serve/server.ts";
+import { SqliteGatewayStore } from "../../serve/sqlite-gateway-store.ts";
 import { loadThoughts } from "../../serve/thoughts.ts";
 import { UpstreamPool } from "../../serve/upstream.ts";
 import { AUTO, parseVariant, type VirtualModel } from "../../serve/virtual.ts";
-import { openStore } from "../options.ts";
 
 interface ServeFlags extends ServeSettings {
   config?: string;
   providers?: string;
+  workers?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -56,7 +68,11 @@ export function registerServe(program: Command): void {
     .option("--host <host>", "listen address", "127.0.0.1")
     .option("--port <port>", "listen port (0 = any free port)", "8787")
     .option("--no-auth", "accept requests without a client API key (loopback hosts only)")
-    .option("--db <file>", "SQLite store (keys, exchange log, routing data)", process.env.FUSIONKIT_DB ?? DEFAULT_DB)
+    .option(
+      "--db <file-or-url>",
+      "what the gateway shares: a SQLite store, or postgres://… for several machines (keys, exchange log, feedback, router ids)",
+      process.env.FUSIONKIT_DB || DEFAULT_DB,
+    )
     .option("--body-limit <bytes>", "largest accepted request body", String(DEFAULT_BODY_LIMIT))
     .option("--route-on <what>", "what the router reads: conversation | last-user", "conversation")
     .option("--route-chars <n>", "characters of the conversation the router reads (the most recent)", "2000")
@@ -72,88 +88,238 @@ export function registerServe(program: Command): void {
     .option("--breaker-cooldown-ms <ms>", "how long an open circuit waits before a probe", "10000")
     .option("--session-ttl <s>", "how long a session stays on its model (seconds)", "3600")
     .option("--shutdown-grace-ms <ms>", "time in-flight requests get to finish on shutdown", "30000")
+    .option("--workers <n>", "gateway processes sharing the port (default: one per CPU core)")
     .action(async (flags: ServeFlags, cmd: Command) => {
       const given = (name: keyof ServeSettings) => cmd.getOptionValueSource(name) === "cli";
-      let config = flags.config ? loadServeConfig(flags.config) : null;
+      const config = flags.config ? loadServeConfig(flags.config) : null;
       if (!config && !flags.providers)
         throw new UsageError("serve needs --config <file> (write one with 'fusionkit init') or --providers <file>");
-      let f = config ? mergeSettings(flags, config.settings, given) : flags;
+      const f = config ? mergeSettings(flags, config.settings, given) : flags;
       const routeOn = f.routeOn as RouteOn;
       if (routeOn !== "conversation" && routeOn !== "last-user")
         throw new UsageError(`--route-on must be conversation or last-user, got "${f.routeOn}"`);
       const providers = flags.providers ? loadProviders(flags.providers) : (config as ServeConfig).providers;
-      const store = openStore({ db: f.db });
-      const virtuals = buildVirtuals(f, store);
-      await warmUp(virtuals);
-      listUnserved(virtuals, providers, (line) => process.stderr.write(`fusionkit serve: ${line}\n`));
-      const thoughts = f.thoughtSet || f.thought ? loadThoughts(store, f.thoughtSet) : null;
+      const workers = flags.workers === undefined ? availableParallelism() : int(flags.workers, "--workers", 1);
+      const start = { flags, given, config, f, routeOn, providers };
+      if (cluster.isWorker) return serveWorker(start);
       for (const missing of UpstreamPool.missingKeys(providers))
         process.stderr.write(`fusionkit serve: warning: provider ${missing} has no key in the environment\n`);
-      const running = await startGateway({
-        store,
-        providers,
-        virtuals,
-        host: f.host,
-        port: int(f.port, "--port"),
-        auth: f.auth,
-        bodyLimit: int(f.bodyLimit, "--body-limit", 1),
-        routeOn,
-        routeChars: int(f.routeChars, "--route-chars", 1),
-        thoughts,
-        thoughtByDefault: f.thought === true,
-        breakerThreshold: int(f.breakerThreshold, "--breaker-threshold", 1),
-        breakerCooldownMs: int(f.breakerCooldownMs, "--breaker-cooldown-ms"),
-        sessionTtlMs: int(f.sessionTtl, "--session-ttl") * 1000,
-        logFlushMs: 5,
-        shutdownGraceMs: int(f.shutdownGraceMs, "--shutdown-grace-ms"),
+      if (workers > 1) return servePrimary(start, workers);
+      const running = await startServing(start, false);
+      process.stdout.write(`fusionkit serve listening on ${running.url} (${running.banner})\n`);
+      supervise(start, running.store, running.say, {
+        reload: async (why) => {
+          await running.reload(why, false);
+          return [];
+        },
+        stop: async () => {
+          const left = await running.close();
+          return { written: running.log.written, left };
+        },
       });
-      process.stdout.write(
-        `fusionkit serve listening on ${running.url} (virtual: ${virtuals.map((v) => v.name).join(", ") || "none"}; upstream models: ${providers.models.size}; auth: ${f.auth ? "keys" : "off"})\n`,
-      );
-      const { report } = running;
-      // A stray rejection or exception (a bug in a callback) is reported and counted; it never stops the gateway.
-      process.on("unhandledRejection", (e) => report.error("unhandled rejection", e));
-      process.on("uncaughtException", (e) => report.error("uncaught exception", e));
-      const stop = async (signal: string) => {
-        report.line(`${signal}, finishing in-flight requests`);
-        watcher?.close();
-        await running.close();
-        store.close();
-        const left = running.log.pending;
-        report.line(`stopped (${running.log.written} exchanges logged${left ? `; ${left} could not be stored` : ""})`);
-        process.exit(0);
-      };
-      // Reload: the config file when it changes (or on SIGHUP), else the router artifacts on SIGHUP. A config
-      // that does not validate is reported and the running one kept.
-      let reloading = Promise.resolve();
-      const reload = (why: string) => {
-        reloading = reloading.then(async () => {
-          try {
-            const next = config ? loadServeConfig(config.file) : null;
-            const nf = next ? mergeSettings(flags, next.settings, given) : f;
-            const nextVirtuals = buildVirtuals(nf, store);
-            await warmUp(nextVirtuals);
-            running.reload(nextVirtuals);
-            listUnserved(nextVirtuals, providers, (line) => report.line(line));
-            if (next && config && !flags.providers && next.upstreamKey !== config.upstreamKey)
-              report.line(`${next.file}: providers/models changed; restart the gateway to apply them`);
-            const restart = RESTART_SETTINGS.filter((k) => nf[k] !== f[k]);
-            if (restart.length) report.line(`changed ${restart.join(", ")}: restart the gateway to apply`);
-            config = next ?? config;
-            f = nf;
-            report.line(
-              `reloaded router artifacts (${why}): ${nextVirtuals.map((v) => v.name).join(", ") || "no virtual models"}`,
-            );
-          } catch (e) {
-            report.warn(`reload (${why}) failed, keeping the running config: ${(e as Error).message}`);
-          }
-        });
-      };
-      const watcher = config ? watchFile(config.file, () => reload(`${config?.file} changed`)) : null;
-      process.on("SIGHUP", () => reload("SIGHUP"));
-      process.once("SIGINT", () => void stop("SIGINT"));
-      process.once("SIGTERM", () => void stop("SIGTERM"));
     });
+}
+
+/** What every process of `serve` starts from: the flags, the config file (if any), the merged settings. */
+interface Start {
+  flags: ServeFlags;
+  given: (name: keyof ServeSettings) => boolean;
+  config: ServeConfig | null;
+  f: ServeSettings;
+  routeOn: RouteOn;
+  providers: ProvidersConfig;
+}
+
+interface Serving {
+  url: string;
+  /** What the listening line says after the URL. */
+  banner: string;
+  store: GatewayStore;
+  log: ExchangeLog;
+  say(line: string): void;
+  /** This process's metrics (Prometheus text). */
+  metrics(): Promise<string>;
+  /** Re-read the config file (if any) and the router artifacts; throws (keeping the running ones) on failure. */
+  reload(why: string, quiet: boolean): Promise<void>;
+  /** Drain, flush, close; the exchanges that could not be stored. */
+  close(): Promise<number>;
+}
+
+/** Load the routers and start one gateway in this process (alone, or as one worker of several). */
+async function startServing(s: Start, worker: boolean): Promise<Serving> {
+  const { flags, given, providers } = s;
+  let { config, f } = s;
+  const store = await openGatewayStore(f.db, providers);
+  // The SQLite store also caches embeddings and holds thought templates; with PostgreSQL there is no local file.
+  const local = store instanceof SqliteGatewayStore ? store.store : null;
+  const virtuals = await buildVirtuals(f, store, local);
+  await warmUp(virtuals);
+  // One worker speaks for all about what every worker finds alike.
+  const speaks = !worker || cluster.worker?.id === 1;
+  if (speaks) listUnserved(virtuals, providers, (line) => process.stderr.write(`fusionkit serve: ${line}\n`));
+  const thoughts = f.thoughtSet || f.thought ? loadThoughts(requireLocal(local, "--thought-set"), f.thoughtSet) : null;
+  const running = await startGateway({
+    store,
+    exchangeWriter: worker ? exchangesToPrimary : undefined,
+    metricsText: worker ? clusterMetrics : undefined,
+    providers,
+    virtuals,
+    host: f.host,
+    port: int(f.port, "--port"),
+    auth: f.auth,
+    bodyLimit: int(f.bodyLimit, "--body-limit", 1),
+    routeOn: s.routeOn,
+    routeChars: int(f.routeChars, "--route-chars", 1),
+    thoughts,
+    thoughtByDefault: f.thought === true,
+    breakerThreshold: int(f.breakerThreshold, "--breaker-threshold", 1),
+    breakerCooldownMs: int(f.breakerCooldownMs, "--breaker-cooldown-ms"),
+    sessionTtlMs: int(f.sessionTtl, "--session-ttl") * 1000,
+    logFlushMs: 5,
+    shutdownGraceMs: int(f.shutdownGraceMs, "--shutdown-grace-ms"),
+  });
+  const { report } = running;
+  // A stray rejection or exception (a bug in a callback) is reported and counted; it never stops the gateway.
+  process.on("unhandledRejection", (e) => report.error("unhandled rejection", e));
+  process.on("uncaughtException", (e) => report.error("uncaught exception", e));
+  // Reloads run one after another: the config file (if any) and the router artifacts. A config that does not
+  // validate, or an artifact that does not load, throws and the running ones stay.
+  let reloading = Promise.resolve();
+  const reload = (why: string, quiet: boolean): Promise<void> => {
+    const next = reloading.then(async () => {
+      const nextConfig = config ? loadServeConfig(config.file) : null;
+      const nf = nextConfig ? mergeSettings(flags, nextConfig.settings, given) : f;
+      const nextVirtuals = await buildVirtuals(nf, store, local);
+      await warmUp(nextVirtuals);
+      running.reload(nextVirtuals);
+      const say = quiet && !speaks ? () => {} : (line: string) => report.line(line);
+      listUnserved(nextVirtuals, providers, say);
+      if (nextConfig && config && !flags.providers && nextConfig.upstreamKey !== config.upstreamKey)
+        say(`${nextConfig.file}: providers/models changed; restart the gateway to apply them`);
+      const restart = RESTART_SETTINGS.filter((k) => nf[k] !== f[k]);
+      if (restart.length) say(`changed ${restart.join(", ")}: restart the gateway to apply`);
+      config = nextConfig ?? config;
+      f = nf;
+      if (!quiet)
+        report.line(
+          `reloaded router artifacts (${why}): ${nextVirtuals.map((v) => v.name).join(", ") || "no virtual models"}`,
+        );
+    });
+    reloading = next.catch(() => {});
+    return next;
+  };
+  return {
+    url: running.url,
+    banner: `virtual: ${virtuals.map((v) => v.name).join(", ") || "none"}; upstream models: ${providers.models.size}; auth: ${f.auth ? "keys" : "off"}`,
+    store,
+    log: running.log,
+    say: (line) => report.line(line),
+    metrics: () => running.gateway.deps.metrics.render(),
+    reload,
+    close: async () => {
+      await running.close();
+      await store.close();
+      return running.log.pending;
+    },
+  };
+}
+
+function requireLocal(local: Store | null, flag: string): Store {
+  if (!local) throw new UsageError(`${flag} needs a SQLite store (--db <file>), not a PostgreSQL URL`);
+  return local;
+}
+
+/** One worker of `serve --workers N`: exchanges go to the primary, which also tells it when to reload and stop. */
+async function serveWorker(s: Start): Promise<void> {
+  const running = await startServing(s, true);
+  serveAsWorker({
+    url: running.url,
+    banner: running.banner,
+    metrics: running.metrics,
+    reload: () => running.reload("primary", true),
+    stop: async () => {
+      await running.close();
+    },
+  });
+}
+
+/** The primary of `serve --workers N`: starts the workers, writes their exchanges, relays reloads and stops. */
+async function servePrimary(s: Start, workers: number): Promise<void> {
+  const store = await openGatewayStore(s.f.db, s.providers);
+  const say = (line: string) => process.stderr.write(`fusionkit serve: ${line}\n`);
+  const log = new ExchangeLog(store.exchanges, { flushMs: 5, report: say });
+  const pool = new WorkerPool({
+    workers,
+    onExchanges: (rows) => {
+      for (const r of rows) log.push(r);
+    },
+    log: say,
+  });
+  let first: { url: string; banner: string };
+  try {
+    first = await pool.start();
+  } catch (e) {
+    log.close();
+    await store.close();
+    if (e instanceof WorkerStartError) process.exit(e.code ?? 1);
+    throw e;
+  }
+  process.stdout.write(`fusionkit serve listening on ${first.url} (${first.banner}; workers: ${workers})\n`);
+  supervise(s, store, say, {
+    reload: async (why) => {
+      const failures = await pool.reload();
+      if (failures.length === 0) say(`reloaded router artifacts (${why}; ${workers} workers)`);
+      return failures;
+    },
+    stop: async () => {
+      await pool.stop();
+      await log.drain();
+      const left = log.close();
+      await store.close();
+      return { written: log.written, left };
+    },
+  });
+}
+
+/**
+ * Signals, file changes and notifications of the process that owns the gateway (alone or as the primary):
+ * SIGHUP, a change of the config file and a router published to the store under one of the --router ids
+ * reload; SIGTERM/SIGINT drain and stop.
+ */
+function supervise(
+  s: Start,
+  store: GatewayStore,
+  say: (line: string) => void,
+  g: { reload(why: string): Promise<string[]>; stop(): Promise<{ written: number; left: number }> },
+): void {
+  let chain = Promise.resolve();
+  const reload = (why: string) => {
+    chain = chain.then(async () => {
+      try {
+        const failures = await g.reload(why);
+        if (failures.length) say(`reload (${why}) failed, keeping the running config: ${failures.join("; ")}`);
+      } catch (e) {
+        say(`reload (${why}) failed, keeping the running config: ${(e as Error).message}`);
+      }
+    });
+  };
+  const file = s.config?.file;
+  const watcher = file ? watchFile(file, () => reload(`${file} changed`)) : null;
+  process.on("SIGHUP", () => reload("SIGHUP"));
+  void store
+    .onRouterPublished((id) => {
+      if (id === ANY_ROUTER || s.f.router.includes(id)) reload(`${id} published`);
+    })
+    .catch((e: Error) => say(`warning: not listening for published routers: ${e.message}`));
+  const stop = async (signal: string) => {
+    say(`${signal}, finishing in-flight requests`);
+    watcher?.close();
+    const { written, left } = await g.stop();
+    say(`stopped (${written} exchanges logged${left ? `; ${left} could not be stored` : ""})`);
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop("SIGINT"));
+  process.once("SIGTERM", () => void stop("SIGTERM"));
 }
 
 /** Settings read only at start: a reload that changes them says a restart is needed. */
@@ -199,10 +365,12 @@ function watchFile(file: string, onChange: () => void): FSWatcher {
 }
 
 /** Virtual models from the flags: fusionkit/auto and one per scenario on the first router, one per other router, variants. */
-function buildVirtuals(f: ServeSettings, store: Store): VirtualModel[] {
-  const routers = loadRouters(
-    f.router.length ? f.router : defaultRouter(store),
-    store,
+async function buildVirtuals(f: ServeSettings, store: GatewayStore, local: Store | null): Promise<VirtualModel[]> {
+  const routers = routersFrom(
+    await resolveArtifacts(f.router.length ? f.router : local ? defaultRouter(local) : [], (id) =>
+      store.loadRouterArtifact(id),
+    ),
+    local,
     int(f.embedCache, "--embed-cache"),
     int(f.decisionCache, "--decision-cache"),
   );

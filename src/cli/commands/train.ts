@@ -15,6 +15,7 @@ import {
   routerDescription,
   routerParamsError,
 } from "../../routing/registry.ts";
+import { openGatewayStore } from "../../serve/gateway-store.ts";
 import {
   openStore,
   printJson,
@@ -62,6 +63,10 @@ export function registerTrain(program: Command): void {
       .option("--embedder <spec>", EMBEDDER_SPEC_HELP, DEFAULT_EMBEDDER)
       .option("--param <name=value>", "router parameter (repeatable), e.g. k=20", (v, acc: string[]) => [...acc, v], [])
       .option("--out <file>", "artifact file (default: router-<name>.json)")
+      .option(
+        "--publish <db>",
+        "also publish the artifact, under its store id, to a gateway store (postgres://… reloads every gateway serving that id)",
+      )
       .option("--json", "print a JSON summary"),
   ).action(
     async (opts: {
@@ -74,6 +79,7 @@ export function registerTrain(program: Command): void {
       embedder: string;
       param: string[];
       out?: string;
+      publish?: string;
       json?: boolean;
     }) => {
       if (opts.policy !== undefined) return trainPolicyCommand(opts);
@@ -110,6 +116,14 @@ export function registerTrain(program: Command): void {
         saveRouter(trained, out);
         const storeId = `${datasets.join("+")}/${opts.router}`;
         saveRouterToStore(store, storeId, trained);
+        if (opts.publish) {
+          const target = await openGatewayStore(opts.publish, null);
+          try {
+            await target.publishRouterArtifact(storeId, trained);
+          } finally {
+            await target.close();
+          }
+        }
         const summary = {
           router: opts.router,
           dataset,
@@ -122,11 +136,13 @@ export function registerTrain(program: Command): void {
           artifact: out,
           bytes: statSync(out).size,
           storeId,
+          published: opts.publish ? storeId : null,
         };
         if (opts.json) return printJson(summary);
         process.stdout.write(
           `trained ${opts.router} in ${seconds.toFixed(1)} s on ${data.queries.length} queries (embedder ${trained.embedder}, knob ${knobLabel(knob)})\n` +
-            `artifact: ${out} (${(summary.bytes / 1024).toFixed(0)} KiB); copy in ${store.path} as "${storeId}"\n`,
+            `artifact: ${out} (${(summary.bytes / 1024).toFixed(0)} KiB); copy in ${store.path} as "${storeId}"\n` +
+            (opts.publish ? `published as "${storeId}" to ${opts.publish.replace(/:[^:@/]*@/, ":***@")}\n` : ""),
         );
       } finally {
         store.close();

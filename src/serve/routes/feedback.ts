@@ -18,7 +18,7 @@ export function registerFeedback(app: Hono<Env>, deps: Pick<AppDeps, "labels" | 
     if (typeof body.score !== "number" || !(body.score >= 0 && body.score <= 1))
       throw badRequest("'score' must be a number in [0, 1]", null, "score");
     try {
-      const r = deps.labels.label(body.request_id, body.score);
+      const r = await deps.labels.label(body.request_id, body.score);
       return c.json({
         object: "feedback",
         request_id: body.request_id,

@@ -91,11 +91,19 @@ export async function startFakeProcess(options: FakeOpenAIOptions): Promise<
 }
 
 /**
- * `fusionkit serve` as its own process on a free port. Loading a 30 MB router artifact and warming its embedder
- * takes ~3 s on an idle machine but ~30 s on a saturated 2-core one, hence the generous start timeout.
+ * `fusionkit serve` as its own process on a free port: one process unless `args` ask for `--workers` (the
+ * default, one per core, is tested in gateway-cluster.test.ts; here it would only slow the start). Loading a
+ * 30 MB router artifact and warming its embedder takes ~3 s on an idle machine but ~30 s on a saturated 2-core
+ * one, hence the generous start timeout.
  */
-export function startGatewayProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Proc> {
-  return spawnUntil(["bin/fusionkit.js", "serve", "--port", "0", ...args], /listening on (\S+)/, env, 90_000);
+export function startGatewayProcess(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 90_000): Promise<Proc> {
+  const workers = args.includes("--workers") ? [] : ["--workers", "1"];
+  return spawnUntil(
+    ["bin/fusionkit.js", "serve", "--port", "0", ...workers, ...args],
+    /listening on (\S+)/,
+    env,
+    timeoutMs,
+  );
 }
 
 /** Run a fusionkit CLI command to completion. */

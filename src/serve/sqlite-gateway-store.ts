@@ -1,0 +1,66 @@
+import type Database from "better-sqlite3";
+import type { Statement } from "better-sqlite3";
+import { Store } from "../data/store.ts";
+import type { ProvidersConfig } from "../llm/providers.ts";
+import { type LoadedArtifact, loadRouterFromStore, saveRouterToStore } from "../routing/artifacts.ts";
+import { type GatewayStore, sessionModelName } from "./gateway-store.ts";
+import { ApiKeys } from "./keys.ts";
+import { Labels } from "./labels.ts";
+import { ExchangeLog, type ExchangeSink } from "./log.ts";
+
+/** The gateway's shared state in the SQLite store (one machine; the processes of `serve --workers` share the file). */
+export class SqliteGatewayStore implements GatewayStore {
+  readonly location: string;
+  readonly exchanges: ExchangeSink;
+  readonly sqlite: Database.Database;
+  private readonly labels: Labels;
+  readonly keys: ApiKeys;
+  private readonly sessionLookup: Statement<[string, number], { served_model: string; mode: string | null }>;
+
+  /** `owned`: close the store with this object. */
+  constructor(
+    readonly store: Store,
+    providers: ProvidersConfig | null,
+    private readonly owned = false,
+  ) {
+    this.location = store.path;
+    // The processes of `serve --workers` write feedback and keys beside the primary's exchange batches.
+    store.db.pragma("busy_timeout = 5000");
+    this.exchanges = store.db;
+    this.sqlite = store.db;
+    new ExchangeLog(store.db).close(); // its tables, for the index below
+    store.db.exec(
+      "CREATE INDEX IF NOT EXISTS gateway_exchanges_session ON gateway_exchanges (session, at) WHERE session IS NOT NULL",
+    );
+    this.sessionLookup = store.db.prepare<[string, number], { served_model: string; mode: string | null }>(
+      `SELECT served_model, mode FROM gateway_exchanges
+       WHERE session = ? AND at >= ? AND status = 200 AND served_model IS NOT NULL ORDER BY at LIMIT 1`,
+    );
+    this.labels = new Labels(store.db, providers);
+    this.keys = new ApiKeys(store.db);
+  }
+
+  static async open(path: string, providers: ProvidersConfig | null): Promise<SqliteGatewayStore> {
+    return new SqliteGatewayStore(new Store(path), providers, true);
+  }
+
+  async sessionModel(session: string, since: number) {
+    const row = this.sessionLookup.get(session, since);
+    return row ? sessionModelName(row.served_model, row.mode) : null;
+  }
+  async label(requestId: string, score: number) {
+    return this.labels.label(requestId, score);
+  }
+  async loadRouterArtifact(id: string) {
+    return loadRouterFromStore(this.store, id);
+  }
+  async publishRouterArtifact(id: string, artifact: LoadedArtifact) {
+    saveRouterToStore(this.store, id, artifact);
+  }
+  async onRouterPublished() {
+    return false;
+  }
+  async close() {
+    if (this.owned) this.store.close();
+  }
+}
