@@ -87,17 +87,11 @@ describe("serve --workers 2 (real processes, SQLite)", () => {
     );
     await train((m, isMath) => ((m === "alpha") === isMath ? 1 : 0), "first");
     // The default is one worker per core; this test asks for two whatever the machine.
-    gw = await startGatewayProcess([
-      "--providers",
-      providers,
-      "--db",
-      db,
-      "--router",
-      artifact,
-      "--no-auth",
-      "--workers",
-      "2",
-    ]);
+    gw = await startGatewayProcess(
+      ["--providers", providers, "--db", db, "--router", artifact, "--no-auth", "--workers", "2"],
+      {},
+      120_000,
+    );
   });
   after(async () => {
     await gw?.stop();
