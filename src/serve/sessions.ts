@@ -31,7 +31,7 @@ export class Sessions {
   async resolve(session: string, continuing: boolean, now = Date.now()): Promise<string | null> {
     const local = this.get(session, now);
     if (local || !this.shared) return local;
-    const end = now + (continuing ? 60 : 0);
+    const end = now + (continuing ? 200 : 0);
     for (let pause = 10; ; pause = Math.min(pause * 2, 80)) {
       let found: string | null = null;
       try {
