@@ -87,6 +87,49 @@ ALTER TABLE imports ADD COLUMN fusionkit_version TEXT;
 ALTER TABLE imports ADD COLUMN models_added INTEGER NOT NULL DEFAULT 0;`,
     },
   },
+  {
+    version: 3,
+    name: "evaluation runs: settings, result and each router's per-query choice (eval/runs.ts)",
+    // IF NOT EXISTS: stores where `fusionkit eval` created these tables before they were a migration adopt them.
+    sql: {
+      sqlite: `
+CREATE TABLE IF NOT EXISTS eval_runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  dataset TEXT NOT NULL,
+  split TEXT NOT NULL,
+  settings TEXT NOT NULL,
+  result TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS eval_choices (
+  run_id INTEGER NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,
+  router TEXT NOT NULL,
+  scenario TEXT NOT NULL,
+  query_id TEXT NOT NULL,
+  model TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  PRIMARY KEY (run_id, router, scenario, query_id)
+) WITHOUT ROWID;`,
+      postgres: `
+CREATE TABLE IF NOT EXISTS eval_runs (
+  id BIGSERIAL PRIMARY KEY,
+  at TEXT NOT NULL,
+  dataset TEXT NOT NULL,
+  split TEXT NOT NULL,
+  settings TEXT NOT NULL,
+  result TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS eval_choices (
+  run_id BIGINT NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,
+  router TEXT NOT NULL,
+  scenario TEXT NOT NULL,
+  query_id TEXT NOT NULL,
+  model TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  PRIMARY KEY (run_id, router, scenario, query_id)
+);`,
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

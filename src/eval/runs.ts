@@ -6,28 +6,8 @@ import type { EvalResult } from "./evaluate.ts";
  * Stored evaluation runs: every `fusionkit eval` (and demo) run is kept in the store with its settings, its
  * result (the `eval --json` object) and each router's per-query choice under each scenario, so the dashboard
  * can show past runs, their frontiers and the queries where a router chose differently from the best single
- * model, without re-running anything.
+ * model, without re-running anything. The tables are migration 3 (data/migrations.ts).
  */
-
-export const EVAL_RUNS_SCHEMA = `
-CREATE TABLE IF NOT EXISTS eval_runs (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  at TEXT NOT NULL,
-  dataset TEXT NOT NULL,
-  split TEXT NOT NULL,
-  settings TEXT NOT NULL,
-  result TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS eval_choices (
-  run_id INTEGER NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,
-  router TEXT NOT NULL,
-  scenario TEXT NOT NULL,
-  query_id TEXT NOT NULL,
-  model TEXT NOT NULL,
-  mode TEXT NOT NULL,
-  PRIMARY KEY (run_id, router, scenario, query_id)
-) WITHOUT ROWID;
-`;
 
 /** What a run was asked to do (the eval command's settings). */
 export interface EvalSettings {
@@ -53,10 +33,6 @@ export interface StoredRunSummary {
   bestSingle: string;
 }
 
-export function ensureEvalRunTables(db: Database.Database): void {
-  db.exec(EVAL_RUNS_SCHEMA);
-}
-
 /**
  * Store a run and its per-query choices in one transaction; returns the run id. `result` is what
  * `eval --json` prints (the per-query arrays are kept in eval_choices instead).
@@ -68,7 +44,6 @@ export function saveEvalRun(
   run: EvalRun,
   result: unknown,
 ): number {
-  ensureEvalRunTables(db);
   const insRun = db.prepare("INSERT INTO eval_runs (at, dataset, split, settings, result) VALUES (?, ?, ?, ?, ?)");
   const insChoice = db.prepare(
     "INSERT OR REPLACE INTO eval_choices (run_id, router, scenario, query_id, model, mode) VALUES (?, ?, ?, ?, ?, ?)",
@@ -90,7 +65,6 @@ export function saveEvalRun(
 }
 
 export function listEvalRuns(db: Database.Database): StoredRunSummary[] {
-  ensureEvalRunTables(db);
   // Summary fields come from JSON in SQL, so listing never parses whole results.
   return db
     .prepare<
@@ -128,7 +102,6 @@ export function loadEvalRun(
   db: Database.Database,
   id: number,
 ): { id: number; at: string; dataset: string; split: string; settings: EvalSettings; result: unknown } | null {
-  ensureEvalRunTables(db);
   const r = db
     .prepare<[number], { id: number; at: string; dataset: string; split: string; settings: string; result: string }>(
       "SELECT id, at, dataset, split, settings, result FROM eval_runs WHERE id = ?",

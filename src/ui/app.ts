@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { ensureEvalRunTables } from "../eval/runs.ts";
 import { asHttpError, errorBody, HttpError } from "../serve/errors.ts";
 import { ExchangeLog } from "../serve/log.ts";
 import type { UiDeps, UiEnv } from "./context.ts";
@@ -21,7 +20,6 @@ export const isUiPath = (path: string): boolean => path === UI_PATH || path.star
 export function createUi(deps: UiDeps): Hono<UiEnv> {
   // The tables the pages read exist even in a store that never served or evaluated anything.
   new ExchangeLog(deps.db).close();
-  ensureEvalRunTables(deps.db);
   ensureGatewayIndexes(deps.db);
   const assets = loadAssets();
   const ui = new Hono<UiEnv>();
