@@ -24,7 +24,7 @@
  * `--decision-cache 0`), and once per embedder (use-512, hash, openai-compatible HTTP) with embedding and
  * router computed on every request and a different query each time.
  *
- *   node --import tsx bench/gateway.ts [--duration 3] [--warmup 1] [--rounds 2]
+ *   node --import tsx bench/gateway.ts [--duration 3] [--warmup 1] [--rounds 2] [--workers 1]
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -46,6 +46,7 @@ const DURATION = arg("--duration", 3);
 const WARMUP = arg("--warmup", 1);
 const SPEC_DIR = mkdtempSync(join(tmpdir(), "fusionkit-bench-load-"));
 const ROUNDS = arg("--rounds", 2);
+const WORKERS = arg("--workers", 1);
 const CONNECTIONS = [1, 50, 200];
 
 interface Child {
@@ -338,6 +339,9 @@ async function main(): Promise<void> {
     "--no-auth",
     "--port",
     "0",
+    // One process unless --workers is given (serve's own default is one per core).
+    "--workers",
+    String(WORKERS),
     ...extra,
   ];
   const query = texts[0];
