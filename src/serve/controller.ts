@@ -8,6 +8,7 @@ import { clientGone, type Served, shuttingDown, type Trace, tryCandidates } from
 import type { Exchange, ExchangeLog } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { type Plan, planRequest } from "./plan.ts";
+import { policyLabel, type ServedPolicy, servePolicy } from "./policy.ts";
 import { Relay, type UpstreamTry } from "./relay.ts";
 import type { Reporter } from "./report.ts";
 import { type ChatBody, parseChatBody } from "./request.ts";
@@ -35,6 +36,8 @@ export interface GatewayDeps {
   providers: ProvidersConfig;
   upstreams: UpstreamPool;
   virtuals: Map<string, VirtualModel>;
+  /** Multi-call policies served as virtual models (fusionkit/cascade, fusionkit/vote). */
+  policies?: Map<string, ServedPolicy>;
   breakers: Breakers;
   sessions: Sessions;
   log: ExchangeLog;
@@ -124,13 +127,20 @@ export class Gateway {
     let body: ChatBody | null = null;
     let plan: Plan | null = null;
     let served: Served | null = null;
+    let policyRouter: string | null = null;
     const trace: Trace = { attempts: 0 };
     d.metrics.inFlight++;
     try {
       body = parseChatBody(value);
       if (this.draining) throw shuttingDown();
-      plan = await planRequest(d, body, call.headers);
-      served = await this.attempt(body, plan, call, out, trace, stop);
+      const policy = d.policies?.get(body.model);
+      if (policy) {
+        policyRouter = policyLabel(policy);
+        served = await servePolicy(d, this.relay, policy, body, rawBody, call, out, clientGone(out, stop));
+      } else {
+        plan = await planRequest(d, body, call.headers);
+        served = await this.attempt(body, plan, call, out, trace, stop);
+      }
     } catch (e) {
       const err = this.errorResponse(e, call.requestId);
       if (!out.headersSent) {
@@ -173,7 +183,7 @@ export class Gateway {
       keyId: call.keyId,
       session: plan?.session ?? null,
       requestedModel: body.model,
-      router: plan?.router ?? null,
+      router: plan?.router ?? policyRouter,
       servedModel: served.model,
       mode: served.mode,
       query: plan?.query ?? "",

@@ -90,7 +90,25 @@ export class Relay {
 
   /** Relay one plain (non-streamed) reply: read whole, checked, redacted, sent with its cost header. */
   async plain(job: UpstreamTry): Promise<Outcome> {
-    const { cand, upstreamBody, plan, call, out, closed, attempts } = job;
+    const { cand, plan, call, out, attempts } = job;
+    const { outcome, reply: parsed } = await this.fetchPlain(job);
+    const reply = Buffer.from(this.deps.upstreams.redact(JSON.stringify(parsed)));
+    const headers = this.headers(cand, plan, call, attempts);
+    headers["content-type"] = "application/json";
+    headers["content-length"] = String(reply.length);
+    headers["x-fusionkit-cost"] = (outcome.cost ?? 0).toPrecision(6);
+    out.writeHead(200, headers);
+    out.end(reply);
+    return outcome;
+  }
+
+  /**
+   * One plain reply read whole and checked, without sending anything to the client: the reply object (model
+   * set to the FusionKit name, cost in usage; not yet redacted) and its outcome. Multi-call policies
+   * (policy.ts) gather several of these before answering.
+   */
+  async fetchPlain(job: UpstreamTry): Promise<{ outcome: Outcome; reply: Record<string, unknown> }> {
+    const { cand, upstreamBody, plan, call, closed } = job;
     const d = this.deps;
     const res = await this.sendOk(cand, upstreamBody, closed);
     const ttfbMs = performance.now() - call.start;
@@ -122,14 +140,7 @@ export class Relay {
     const usage = (parsed.usage && typeof parsed.usage === "object" ? parsed.usage : {}) as Record<string, unknown>;
     usage.cost = cost;
     (parsed as { usage?: unknown }).usage = usage;
-    const reply = Buffer.from(d.upstreams.redact(JSON.stringify(parsed)));
-    const headers = this.headers(cand, plan, call, attempts);
-    headers["content-type"] = "application/json";
-    headers["content-length"] = String(reply.length);
-    headers["x-fusionkit-cost"] = cost.toPrecision(6);
-    out.writeHead(200, headers);
-    out.end(reply);
-    return {
+    const outcome: Outcome = {
       status: 200,
       model: cand.model,
       mode: cand.mode,
@@ -140,6 +151,7 @@ export class Relay {
       ttfbMs,
       error: null,
     };
+    return { outcome, reply: parsed as Record<string, unknown> };
   }
 
   /**

@@ -13,6 +13,7 @@ import { type GatewayStore, labelWhenLogged } from "./gateway-store.ts";
 import { KeyMeter } from "./key-limits.ts";
 import { ExchangeLog, type ExchangeWriter } from "./log.ts";
 import { Metrics } from "./metrics.ts";
+import type { ServedPolicy } from "./policy.ts";
 import { Reporter } from "./report.ts";
 import { modelsJson } from "./routes/models.ts";
 import { Sessions } from "./sessions.ts";
@@ -28,6 +29,8 @@ export interface ServeOptions {
   metricsText?: () => Promise<string>;
   providers: ProvidersConfig;
   virtuals: VirtualModel[];
+  /** Multi-call policies served as virtual models (fusionkit/cascade, fusionkit/vote). */
+  policies?: ServedPolicy[];
   host: string;
   port: number;
   /** false only with --no-auth, which is refused on a non-loopback host. */
@@ -87,6 +90,7 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
     providers: o.providers,
     upstreams,
     virtuals: new Map(o.virtuals.map((v) => [v.name, v])),
+    policies: new Map((o.policies ?? []).map((p) => [p.name, p])),
     breakers,
     sessions: new Sessions(100_000, o.sessionTtlMs, (session, since) => o.store.sessionModel(session, since)),
     log,

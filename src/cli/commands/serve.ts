@@ -8,6 +8,7 @@ import { DEFAULT_DB, type Store } from "../../data/store.ts";
 import { loadProviders, type ProvidersConfig } from "../../llm/providers.ts";
 import { storedRouterIds } from "../../routing/artifacts.ts";
 import { parseKnob, SCENARIOS } from "../../routing/objective.ts";
+import { loadPolicy } from "../../routing/policy-artifacts.ts";
 import { DEFAULT_ROUTER } from "../../routing/registry.ts";
 import {
   clusterMetrics,
@@ -21,6 +22,7 @@ import type { RouteOn } from "../../serve/conversation.ts";
 import { ANY_ROUTER, type GatewayStore, openGatewayStore } from "../../serve/gateway-store.ts";
 import { resolveArtifacts, routersFrom } from "../../serve/load.ts";
 import { ExchangeLog } from "../../serve/log.ts";
+import { type ServedPolicy, servedPolicy } from "../../serve/policy.ts";
 import { DEFAULT_BODY_LIMIT, startGateway, unservedCandidates } from "../../serve/server.ts";
 import { SqliteGatewayStore } from "../../serve/sqlite-gateway-store.ts";
 import { loadThoughts } from "../../serve/thoughts.ts";
@@ -31,6 +33,7 @@ interface ServeFlags extends ServeSettings {
   config?: string;
   providers?: string;
   workers?: string;
+  policy: string[];
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -62,6 +65,12 @@ export function registerServe(program: Command): void {
     .option(
       "--variant <spec>",
       "extra virtual model <name>=<scenario>|lambda:<x>[@<router>] (repeatable), e.g. cheap=cost-first",
+      collect,
+      [],
+    )
+    .option(
+      "--policy <artifact>",
+      "multi-call policy artifact from 'fusionkit train --policy' (repeatable or comma list), served as fusionkit/<policy>",
       collect,
       [],
     )
@@ -158,12 +167,16 @@ async function startServing(s: Start, worker: boolean): Promise<Serving> {
   const speaks = !worker || cluster.worker?.id === 1;
   if (speaks) listUnserved(virtuals, providers, (line) => process.stderr.write(`fusionkit serve: ${line}\n`));
   const thoughts = f.thoughtSet || f.thought ? loadThoughts(requireLocal(local, "--thought-set"), f.thoughtSet) : null;
+  const policies = loadPolicies(flags.policy, local, providers, (line) => {
+    if (speaks) process.stderr.write(`fusionkit serve: ${line}\n`);
+  });
   const running = await startGateway({
     store,
     exchangeWriter: worker ? exchangesToPrimary : undefined,
     metricsText: worker ? clusterMetrics : undefined,
     providers,
     virtuals,
+    policies,
     host: f.host,
     port: int(f.port, "--port"),
     auth: f.auth,
@@ -210,7 +223,7 @@ async function startServing(s: Start, worker: boolean): Promise<Serving> {
   };
   return {
     url: running.url,
-    banner: `virtual: ${virtuals.map((v) => v.name).join(", ") || "none"}; upstream models: ${providers.models.size}; auth: ${f.auth ? "keys" : "off"}`,
+    banner: `virtual: ${[...virtuals, ...policies].map((v) => v.name).join(", ") || "none"}; upstream models: ${providers.models.size}; auth: ${f.auth ? "keys" : "off"}`,
     store,
     log: running.log,
     say: (line) => report.line(line),
@@ -418,4 +431,39 @@ async function warmUp(virtuals: VirtualModel[]): Promise<void> {
         `fusionkit serve: warning: embedder of router '${r.name}' failed its warm-up: ${(e as Error).message}\n`,
       );
     }
+}
+
+/**
+ * `--policy` artifacts as virtual models. Each task's metric comes from a SQLite store (answers are extracted by
+ * it); without one (PostgreSQL) answers are compared as free text.
+ */
+function loadPolicies(
+  specs: string[],
+  local: Store | null,
+  providers: ProvidersConfig,
+  say: (line: string) => void,
+): ServedPolicy[] {
+  const files = specs
+    .flatMap((s) => s.split(","))
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (!files.length) return [];
+  const metrics = new Map(
+    (
+      local?.db
+        .prepare<[], { task: string; metric: string | null }>(
+          "SELECT task, MIN(metric) AS metric FROM queries GROUP BY task",
+        )
+        .all() ?? []
+    ).map((r) => [r.task, r.metric]),
+  );
+  const served = files.map((file) => servedPolicy(loadPolicy(file), metrics));
+  const names = new Set<string>();
+  for (const p of served) {
+    if (names.has(p.name)) throw new UsageError(`--policy: two artifacts serve ${p.name}`);
+    names.add(p.name);
+    const missing = p.loaded.candidates.filter((c) => !providers.models.has(c.model)).map((c) => c.key);
+    if (missing.length) say(`${p.name}: candidates without an upstream are skipped: ${missing.join(", ")}`);
+  }
+  return served;
 }
