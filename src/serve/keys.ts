@@ -89,6 +89,67 @@ export function limitsOf(r: KeyRow): KeyLimits {
   };
 }
 
+/** The api_keys columns that hold limits, by limit (both key stores write through these). */
+export const LIMIT_COLUMN: Record<keyof KeyLimits, string> = {
+  budgetDay: "budget_day",
+  budgetMonth: "budget_month",
+  rpm: "rpm",
+  tpm: "tpm",
+  models: "models",
+};
+
+/** A limit as stored: the model list as JSON text, an absent limit as NULL. */
+const limitValue = (v: KeyLimits[keyof KeyLimits] | undefined): string | number | null =>
+  Array.isArray(v) ? JSON.stringify(v) : (v ?? null);
+
+/** The limit fields of a change as (column, stored value) pairs, in the order given. */
+export function limitAssignments(change: Partial<KeyLimits>): Array<[string, string | number | null]> {
+  return (Object.keys(change) as Array<keyof KeyLimits>).map((k) => [LIMIT_COLUMN[k], limitValue(change[k])]);
+}
+
+/** Columns of a new api_keys row, in the order of keyInsertValues. */
+export const KEY_INSERT_COLUMNS = [
+  "id",
+  "name",
+  "hash",
+  "prefix",
+  "created_at",
+  "budget_day",
+  "budget_month",
+  "rpm",
+  "tpm",
+  "models",
+] as const;
+
+/** The values of a new api_keys row (KEY_INSERT_COLUMNS order): the key itself is stored only as its hash. */
+export function keyInsertValues(key: string, info: ApiKeyInfo): Array<string | number | null> {
+  const l = info.limits;
+  return [
+    info.id,
+    info.name,
+    hashKey(key),
+    info.prefix,
+    info.createdAt,
+    l.budgetDay,
+    l.budgetMonth,
+    l.rpm,
+    l.tpm,
+    limitValue(l.models),
+  ];
+}
+
+/** A stored row as the record callers see. */
+export function keyInfoOf(r: KeyRow): ApiKeyInfo {
+  return {
+    id: r.id,
+    name: r.name,
+    prefix: r.prefix,
+    createdAt: r.created_at,
+    revokedAt: r.revoked_at,
+    limits: limitsOf(r),
+  };
+}
+
 type Maybe<T> = T | Promise<T>;
 
 /**
@@ -137,57 +198,24 @@ export class ApiKeys implements KeyStore {
     const { key, info } = mintKey(name, limits);
     this.db
       .prepare(
-        "INSERT INTO api_keys (id, name, hash, prefix, created_at, budget_day, budget_month, rpm, tpm, models) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        `INSERT INTO api_keys (${KEY_INSERT_COLUMNS.join(", ")}) VALUES (${KEY_INSERT_COLUMNS.map(() => "?").join(", ")})`,
       )
-      .run(
-        info.id,
-        name,
-        hashKey(key),
-        info.prefix,
-        info.createdAt,
-        limits.budgetDay,
-        limits.budgetMonth,
-        limits.rpm,
-        limits.tpm,
-        limits.models ? JSON.stringify(limits.models) : null,
-      );
+      .run(...keyInsertValues(key, info));
     return { key, info };
   }
 
   /** Change the limits of active keys by id or name (only the fields given); returns how many changed. */
   setLimits(idOrName: string, change: Partial<KeyLimits>): number {
-    const sets: string[] = [];
-    const values: Array<string | number | null> = [];
-    const column: Record<keyof KeyLimits, string> = {
-      budgetDay: "budget_day",
-      budgetMonth: "budget_month",
-      rpm: "rpm",
-      tpm: "tpm",
-      models: "models",
-    };
-    for (const k of Object.keys(change) as Array<keyof KeyLimits>) {
-      sets.push(`${column[k]} = ?`);
-      const v = change[k];
-      values.push(Array.isArray(v) ? JSON.stringify(v) : (v ?? null));
-    }
-    if (!sets.length) return 0;
+    const assignments = limitAssignments(change);
+    if (!assignments.length) return 0;
+    const sets = assignments.map(([column]) => `${column} = ?`);
     return this.db
       .prepare(`UPDATE api_keys SET ${sets.join(", ")} WHERE (id = ? OR name = ?) AND revoked_at IS NULL`)
-      .run(...values, idOrName, idOrName).changes;
+      .run(...assignments.map(([, v]) => v), idOrName, idOrName).changes;
   }
 
   list(): ApiKeyInfo[] {
-    return this.db
-      .prepare<[], KeyRow>("SELECT * FROM api_keys ORDER BY created_at, id")
-      .all()
-      .map((r) => ({
-        id: r.id,
-        name: r.name,
-        prefix: r.prefix,
-        createdAt: r.created_at,
-        revokedAt: r.revoked_at,
-        limits: limitsOf(r),
-      }));
+    return this.db.prepare<[], KeyRow>("SELECT * FROM api_keys ORDER BY created_at, id").all().map(keyInfoOf);
   }
 
   /** Revoke by id or by name; returns how many keys were revoked. */
