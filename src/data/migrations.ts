@@ -130,6 +130,56 @@ CREATE TABLE IF NOT EXISTS eval_choices (
 );`,
     },
   },
+  {
+    version: 4,
+    name: "router retrains: every decision of serve --retrain-every (serve/retrains.ts)",
+    // One row per background retrain of a served router: swapped in, kept out, or failed, with the held-back
+    // scores both routers got, so which router served when (and why) can be traced afterwards.
+    sql: {
+      sqlite: `
+CREATE TABLE IF NOT EXISTS router_retrains (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  base TEXT NOT NULL,
+  live TEXT NOT NULL,
+  router TEXT NOT NULL,
+  datasets TEXT NOT NULL,
+  decision TEXT NOT NULL CHECK (decision IN ('swap','keep','failed')),
+  reason TEXT NOT NULL,
+  labels INTEGER NOT NULL,
+  train_queries INTEGER,
+  heldout_queries INTEGER,
+  compared INTEGER,
+  live_score REAL,
+  candidate_score REAL,
+  artifact TEXT,
+  artifact_sha256 TEXT,
+  seconds REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS router_retrains_base ON router_retrains(base, id);`,
+      postgres: `
+CREATE TABLE IF NOT EXISTS router_retrains (
+  id BIGSERIAL PRIMARY KEY,
+  at TEXT NOT NULL,
+  base TEXT NOT NULL,
+  live TEXT NOT NULL,
+  router TEXT NOT NULL,
+  datasets TEXT NOT NULL,
+  decision TEXT NOT NULL CHECK (decision IN ('swap','keep','failed')),
+  reason TEXT NOT NULL,
+  labels INTEGER NOT NULL,
+  train_queries INTEGER,
+  heldout_queries INTEGER,
+  compared INTEGER,
+  live_score DOUBLE PRECISION,
+  candidate_score DOUBLE PRECISION,
+  artifact TEXT,
+  artifact_sha256 TEXT,
+  seconds DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS router_retrains_base ON router_retrains(base, id);`,
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

@@ -31,6 +31,8 @@ export interface WorkerPoolOptions {
   /** Every exchange a worker logged (the caller buffers them into its one ExchangeLog). */
   onExchanges(rows: Exchange[]): void;
   log(line: string): void;
+  /** The primary's own metrics, merged with the workers' (e.g. the retrain loop it runs). */
+  ownMetrics?: () => string;
 }
 
 export class WorkerPool {
@@ -101,7 +103,7 @@ export class WorkerPool {
   private collectMetrics(): Promise<string> {
     const id = ++this.metricsSeq;
     const waiting = new Set([...this.live].filter((w) => w.isConnected()));
-    const parts: string[] = [];
+    const parts: string[] = this.o.ownMetrics ? [this.o.ownMetrics()] : [];
     return new Promise<string>((resolve) => {
       const done = () => {
         clearTimeout(timer);

@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
-import { UsageError } from "../data/errors.ts";
+import { DataError, UsageError } from "../data/errors.ts";
 import { checkProviders, ModelSchema, ProviderSchema, type ProvidersConfig } from "../llm/providers.ts";
 import { SCENARIOS } from "../routing/objective.ts";
 import { parseYaml } from "../util/yaml-config.ts";
+import { parseRetrainEvery, RETRAIN_EVERY_EXPECTED } from "./retrain-schedule.ts";
 
 /**
  * The gateway's one configuration file (`fusionkit serve --config fusionkit.yaml`): upstream providers and
@@ -37,6 +38,13 @@ const ConfigSchema = z.strictObject({
     .optional(),
   thought: z.strictObject({ set: z.string().min(1).optional(), always: z.boolean().optional() }).optional(),
   keys: z.strictObject({ required: z.boolean().optional() }).optional(),
+  /** Learning from traffic: retrain fusionkit/auto's router every `every` new labels (or period), `holdout` held back. */
+  retrain: z
+    .strictObject({
+      every: z.union([z.int().positive(), z.string().min(1)]),
+      holdout: z.number().gt(0).lt(1).optional(),
+    })
+    .optional(),
   limits: z
     .strictObject({
       bodyLimit: z.int().positive().optional(),
@@ -73,6 +81,10 @@ export interface ServeSettings {
   breakerCooldownMs: string;
   sessionTtl: string;
   shutdownGraceMs: string;
+  /** `--retrain-every`: new labels (e.g. "50") or a period ("10m"); unset: no background retraining. */
+  retrainEvery?: string;
+  /** `--holdout`: share of labelled traffic held back to compare retrained and live routers. */
+  holdout: string;
 }
 
 export interface ServeConfig {
@@ -110,6 +122,19 @@ export function parseServeConfig(text: string, file: string): ServeConfig {
   if (data.thought?.set !== undefined) s.thoughtSet = data.thought.set;
   if (data.thought?.always !== undefined) s.thought = data.thought.always;
   if (data.keys?.required !== undefined) s.auth = data.keys.required;
+  if (data.retrain) {
+    s.retrainEvery = String(data.retrain.every);
+    try {
+      parseRetrainEvery(s.retrainEvery);
+    } catch {
+      throw new DataError(
+        { file, line: lineAt(["retrain", "every"]) },
+        "retrain.every",
+        `${RETRAIN_EVERY_EXPECTED}, got ${JSON.stringify(data.retrain.every)}`,
+      );
+    }
+    if (data.retrain.holdout !== undefined) s.holdout = String(data.retrain.holdout);
+  }
   const l = data.limits ?? {};
   for (const k of Object.keys(l) as Array<keyof typeof l>) {
     const v = str(l[k]);

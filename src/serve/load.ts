@@ -58,6 +58,8 @@ export function routersFrom(
     if (out.has(label)) label = `${art.name}-${basename(spec).replace(/\.json$/, "")}`;
     out.set(label, {
       name: label,
+      // A file is named by its base name only: clients need not learn the server's paths.
+      artifact: existsSync(spec) ? basename(spec) : spec,
       router: art.router,
       candidates: art.candidateInfo,
       scales: art.scales,

@@ -27,6 +27,8 @@ export interface ServeOptions {
   exchangeWriter?: ExchangeWriter;
   /** GET /metrics text instead of this process's own (a worker of `serve --workers` shows every worker's). */
   metricsText?: () => Promise<string>;
+  /** More Prometheus text for this process's /metrics (e.g. the retrain loop's). */
+  extraMetrics?: () => string;
   providers: ProvidersConfig;
   virtuals: VirtualModel[];
   /** Multi-call policies served as virtual models (fusionkit/cascade, fusionkit/vote). */
@@ -120,7 +122,8 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
     bodyLimit: o.bodyLimit,
     modelsJson: modelsJson(o.virtuals, o.providers, startedAt),
     draining: () => draining,
-    metricsText: o.metricsText ?? (async () => (await metrics.render()) + (keyMeter?.render() ?? "")),
+    metricsText:
+      o.metricsText ?? (async () => (await metrics.render()) + (keyMeter?.render() ?? "") + (o.extraMetrics?.() ?? "")),
   };
   const app = createApp(appDeps);
   // The dashboard reads the SQLite store directly; with PostgreSQL it is not served (yet).

@@ -23,6 +23,8 @@ import type { Lru } from "./lru.ts";
 export interface LoadedRouter {
   /** Label shown in x-fusionkit-router (the artifact's router name, e.g. "knn"). */
   name: string;
+  /** Where the artifact came from: a store id, or a file's base name (x-fusionkit-router-artifact). */
+  artifact: string;
   router: Router;
   candidates: CandidateInfo[];
   scales: ScalesState;

@@ -19,10 +19,13 @@ import {
 } from "../../serve/cluster.ts";
 import { loadServeConfig, mergeSettings, type ServeConfig, type ServeSettings } from "../../serve/config.ts";
 import type { RouteOn } from "../../serve/conversation.ts";
-import { ANY_ROUTER, type GatewayStore, openGatewayStore } from "../../serve/gateway-store.ts";
+import { ANY_ROUTER, type GatewayStore, isPostgresUrl, openGatewayStore } from "../../serve/gateway-store.ts";
 import { resolveArtifacts, routersFrom } from "../../serve/load.ts";
 import { ExchangeLog } from "../../serve/log.ts";
 import { type ServedPolicy, servedPolicy } from "../../serve/policy.ts";
+import { parseRetrainEvery, type RetrainEvery } from "../../serve/retrain-schedule.ts";
+import { Retrainer } from "../../serve/retrainer.ts";
+import { servedArtifact } from "../../serve/retrains.ts";
 import { DEFAULT_BODY_LIMIT, startGateway, unservedCandidates } from "../../serve/server.ts";
 import { SqliteGatewayStore } from "../../serve/sqlite-gateway-store.ts";
 import { loadThoughts } from "../../serve/thoughts.ts";
@@ -98,6 +101,11 @@ export function registerServe(program: Command): void {
     .option("--session-ttl <s>", "how long a session stays on its model (seconds)", "3600")
     .option("--shutdown-grace-ms <ms>", "time in-flight requests get to finish on shutdown", "30000")
     .option("--workers <n>", "gateway processes sharing the port (default: one per CPU core)")
+    .option(
+      "--retrain-every <n|period>",
+      "learn from traffic: retrain fusionkit/auto's router on its data + the labelled traffic after n new labels (50) or every period with new labels (10m), swap it in if not worse on held-back traffic",
+    )
+    .option("--holdout <share>", "share of labelled traffic held back to compare retrained and live routers", "0.2")
     .action(async (flags: ServeFlags, cmd: Command) => {
       const given = (name: keyof ServeSettings) => cmd.getOptionValueSource(name) === "cli";
       const config = flags.config ? loadServeConfig(flags.config) : null;
@@ -109,13 +117,19 @@ export function registerServe(program: Command): void {
         throw new UsageError(`--route-on must be conversation or last-user, got "${f.routeOn}"`);
       const providers = flags.providers ? loadProviders(flags.providers) : (config as ServeConfig).providers;
       const workers = flags.workers === undefined ? availableParallelism() : int(flags.workers, "--workers", 1);
-      const start = { flags, given, config, f, routeOn, providers };
+      const retrain = f.retrainEvery ? retrainSettings(f) : null;
+      const start = { flags, given, config, f, routeOn, providers, retrain };
       if (cluster.isWorker) return serveWorker(start);
       for (const missing of UpstreamPool.missingKeys(providers))
         process.stderr.write(`fusionkit serve: warning: provider ${missing} has no key in the environment\n`);
       if (workers > 1) return servePrimary(start, workers);
-      const running = await startServing(start, false);
+      let retrainer: Retrainer | null = null;
+      const running = await startServing(start, false, () => retrainer?.render() ?? "");
       process.stdout.write(`fusionkit serve listening on ${running.url} (${running.banner})\n`);
+      retrainer = startRetrainer(start, running.store, running.say, async (why) => {
+        await running.reload(why, false);
+        return [];
+      });
       supervise(start, running.store, running.say, {
         reload: async (why) => {
           await running.reload(why, false);
@@ -137,6 +151,8 @@ interface Start {
   f: ServeSettings;
   routeOn: RouteOn;
   providers: ProvidersConfig;
+  /** `--retrain-every` and `--holdout`, checked; null without them. */
+  retrain: { every: RetrainEvery; holdout: number } | null;
 }
 
 interface Serving {
@@ -155,7 +171,7 @@ interface Serving {
 }
 
 /** Load the routers and start one gateway in this process (alone, or as one worker of several). */
-async function startServing(s: Start, worker: boolean): Promise<Serving> {
+async function startServing(s: Start, worker: boolean, extraMetrics?: () => string): Promise<Serving> {
   const { flags, given, providers } = s;
   let { config, f } = s;
   const store = await openGatewayStore(f.db, providers);
@@ -174,6 +190,7 @@ async function startServing(s: Start, worker: boolean): Promise<Serving> {
     store,
     exchangeWriter: worker ? exchangesToPrimary : undefined,
     metricsText: worker ? clusterMetrics : undefined,
+    extraMetrics,
     providers,
     virtuals,
     policies,
@@ -261,12 +278,14 @@ async function servePrimary(s: Start, workers: number): Promise<void> {
   const store = await openGatewayStore(s.f.db, s.providers);
   const say = (line: string) => process.stderr.write(`fusionkit serve: ${line}\n`);
   const log = new ExchangeLog(store.exchanges, { flushMs: 5, report: say });
+  let retrainer: Retrainer | null = null;
   const pool = new WorkerPool({
     workers,
     onExchanges: (rows) => {
       for (const r of rows) log.push(r);
     },
     log: say,
+    ownMetrics: () => retrainer?.render() ?? "",
   });
   let first: { url: string; banner: string };
   try {
@@ -278,6 +297,12 @@ async function servePrimary(s: Start, workers: number): Promise<void> {
     throw e;
   }
   process.stdout.write(`fusionkit serve listening on ${first.url} (${first.banner}; workers: ${workers})\n`);
+  // The primary is the one process that retrains; every worker swaps through the reload below.
+  retrainer = startRetrainer(s, store, say, async (why) => {
+    const failures = await pool.reload();
+    if (failures.length === 0) say(`reloaded router artifacts (${why}; ${workers} workers)`);
+    return failures;
+  });
   supervise(s, store, say, {
     reload: async (why) => {
       const failures = await pool.reload();
@@ -350,6 +375,8 @@ const RESTART_SETTINGS: Array<keyof ServeSettings> = [
   "breakerCooldownMs",
   "sessionTtl",
   "shutdownGraceMs",
+  "retrainEvery",
+  "holdout",
 ];
 
 /** The candidates no configured model serves, listed once per router (all of them, not the first one). */
@@ -379,10 +406,10 @@ function watchFile(file: string, onChange: () => void): FSWatcher {
 
 /** Virtual models from the flags: fusionkit/auto and one per scenario on the first router, one per other router, variants. */
 async function buildVirtuals(f: ServeSettings, store: GatewayStore, local: Store | null): Promise<VirtualModel[]> {
+  // A router that `serve --retrain-every` swapped out serves as the artifact that replaced it.
+  const specs = routerSpecs(f, local).map((spec) => (local ? servedArtifact(local.db, spec) : spec));
   const routers = routersFrom(
-    await resolveArtifacts(f.router.length ? f.router : local ? defaultRouter(local) : [], (id) =>
-      store.loadRouterArtifact(id),
-    ),
+    await resolveArtifacts(specs, (id) => store.loadRouterArtifact(id)),
     local,
     int(f.embedCache, "--embed-cache"),
     int(f.decisionCache, "--decision-cache"),
@@ -408,6 +435,51 @@ async function buildVirtuals(f: ServeSettings, store: GatewayStore, local: Store
     else virtuals.push(v);
   }
   return virtuals;
+}
+
+/** The routers the settings name: --router / the config's routers, else the store's one default-router artifact. */
+function routerSpecs(f: ServeSettings, local: Store | null): string[] {
+  return f.router.length ? f.router : local ? defaultRouter(local) : [];
+}
+
+/** `--retrain-every` / `--holdout` (or the config's retrain section), checked before anything starts. */
+function retrainSettings(f: ServeSettings): { every: RetrainEvery; holdout: number } {
+  const every = parseRetrainEvery(f.retrainEvery as string);
+  const holdout = Number(f.holdout);
+  if (!(holdout > 0 && holdout < 1)) throw new UsageError(`--holdout must be a share in (0, 1), got "${f.holdout}"`);
+  if (isPostgresUrl(f.db))
+    throw new UsageError(
+      "--retrain-every needs a SQLite store (--db <file>): labelled traffic becomes training data there; with PostgreSQL, retrain with 'fusionkit train' and publish",
+    );
+  return { every, holdout };
+}
+
+/** The closed loop of `--retrain-every`, run by the process that owns the gateway (alone, or the primary). */
+function startRetrainer(
+  s: Start,
+  store: GatewayStore,
+  say: (line: string) => void,
+  reload: (why: string) => Promise<string[]>,
+): Retrainer | null {
+  if (!s.retrain) return null;
+  const local = store instanceof SqliteGatewayStore ? store.store : null;
+  if (!local) return null; // refused by retrainSettings
+  const [base] = routerSpecs(s.f, local);
+  if (!base) throw new UsageError("--retrain-every needs a router to retrain (--router, or routers: in the config)");
+  const knob = s.f.scenario || s.f.lambda ? parseKnob(s.f.scenario, s.f.lambda) : null;
+  const retrainer = new Retrainer({
+    db: local.db,
+    dbPath: local.path,
+    every: s.retrain.every,
+    holdout: s.retrain.holdout,
+    base: () => base,
+    knob: () => knob,
+    served: [...s.providers.models.keys()],
+    reload,
+    say,
+  });
+  retrainer.start();
+  return retrainer;
 }
 
 /** Without --router: the store's artifact of the default router when there is exactly one. */

@@ -1,0 +1,233 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { queryId } from "../../src/data/ids.ts";
+import { Store } from "../../src/data/store.ts";
+import { isHeldOut } from "../../src/serve/heldout.ts";
+import { GATEWAY_DATASET, GATEWAY_TASK } from "../../src/serve/labels.ts";
+import { retrainRecords } from "../../src/serve/retrains.ts";
+import { tempDir } from "../helpers.ts";
+import { type Proc, runCli, startFakeProcess, startGatewayProcess } from "./support/procs.ts";
+
+/**
+ * `serve --retrain-every` closes the loop without hand work: labelled traffic reaches the threshold, the primary
+ * retrains the served router's kind on its data + the labels in a worker thread, compares it with the live one
+ * on the held-back labels, records the decision and swaps it into every worker — and a failed retrain is
+ * recorded and counted while the gateway keeps serving. Real processes: fake upstream, gateway with 2 workers.
+ */
+describe("gateway: automatic retrain, held-back comparison and swap (real processes)", () => {
+  const dir = tempDir();
+  const db = join(dir, "store.db");
+  const providers = join(dir, "providers.yaml");
+  const HOLDOUT = 0.34;
+  let fake: Awaited<ReturnType<typeof startFakeProcess>>;
+  let gw: Proc;
+  // The router's own data: other topics, where alpha answers well and beta badly.
+  const baseQueries = [
+    "Which spice gives paella its yellow colour?",
+    "How long should pasta rest after draining?",
+    "What is the capital city of Australia?",
+    "Which river flows through Budapest?",
+    "Name a grape used for red Burgundy wine.",
+    "Which mountain range separates Spain from France?",
+  ];
+  // Gateway traffic: arithmetic word problems, where the models turn out the other way round.
+  const questions = [
+    "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether?",
+    "Weng earns $12 an hour for babysitting. Yesterday, she just did 50 minutes of babysitting. How much did she earn?",
+    "Betty is saving money for a new wallet which costs $100. Betty has only half of the money she needs. How much more money does Betty need?",
+    "James writes a 3-page letter to 2 different friends twice a week. How many pages does he write a year?",
+    "Mark has a garden with flowers. He planted plants of three different colors in it. How many flowers does Mark have in his garden?",
+    "Albert is wondering how much pizza he can eat in one day. He buys 2 large pizzas and 2 small pizzas. How many pieces does he eat?",
+  ];
+  const held = questions.filter((q) => isHeldOut(queryId(GATEWAY_DATASET, GATEWAY_TASK, q, "train"), HOLDOUT));
+
+  const post = (path: string, body: unknown) =>
+    fetch(`${gw.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+
+  /** A chat request on a new connection (so the primary hands it to either worker). */
+  function chat(model: string, content: string): Promise<{ status: number; headers: Record<string, string> }> {
+    const body = JSON.stringify({ model, messages: [{ role: "user", content }] });
+    return new Promise((resolve, reject) => {
+      const req = request(
+        `${gw.url}/v1/chat/completions`,
+        { method: "POST", agent: false, headers: { "content-type": "application/json" } },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers as Record<string, string> }));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+
+  /** Ask every question of both models by name and label the answers. */
+  async function labelRound(scores: Record<string, number>): Promise<void> {
+    for (const q of questions)
+      for (const [model, score] of Object.entries(scores)) {
+        const r = await chat(model, q);
+        assert.equal(r.status, 200);
+        const f = await post("/v1/feedback", { request_id: r.headers["x-request-id"], score });
+        assert.equal(f.status, 200, await f.text());
+      }
+  }
+
+  async function waitFor(pattern: RegExp, from: number, ms = 120_000): Promise<string> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const m = pattern.exec(gw.stderr().slice(from));
+      if (m) return m[0];
+      if (Date.now() > end) throw new Error(`no ${pattern} within ${ms} ms; stderr:\n${gw.stderr()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  before(async () => {
+    const lines = [
+      '{"kind":"model","name":"alpha","input_price":1,"output_price":1}',
+      '{"kind":"model","name":"beta","input_price":1,"output_price":1}',
+    ];
+    baseQueries.forEach((text, i) => {
+      lines.push(JSON.stringify({ kind: "query", id: `b${i}`, dataset: "base", task: "qa", text, split: "train" }));
+      for (const [model, performance] of [
+        ["alpha", 1],
+        ["beta", 0],
+      ])
+        lines.push(
+          JSON.stringify({
+            kind: "outcome",
+            query_id: `b${i}`,
+            model,
+            performance,
+            input_tokens: 20,
+            output_tokens: 5,
+          }),
+        );
+    });
+    writeFileSync(join(dir, "base.jsonl"), `${lines.join("\n")}\n`);
+    assert.equal((await runCli(["import", join(dir, "base.jsonl"), "--db", db])).code, 0);
+    const trained = await runCli([
+      ...["train", "--db", db, "--dataset", "base", "--router", "knn", "--embedder", "hash"],
+      ...["--param", "k=3", "--param", "shrink=0.5", "--out", join(dir, "router.json")],
+    ]);
+    assert.equal(trained.code, 0, trained.stderr);
+    fake = await startFakeProcess({ models: { alpha: { reply: "from alpha" }, beta: { reply: "from beta" } } });
+    writeFileSync(
+      providers,
+      `providers:\n  - name: fake\n    baseUrl: ${fake.url}\nmodels:\n` +
+        "  - { name: alpha, provider: fake, upstreamId: alpha, inputPrice: 1, outputPrice: 1 }\n" +
+        "  - { name: beta, provider: fake, upstreamId: beta, inputPrice: 1, outputPrice: 1 }\n",
+    );
+    gw = await startGatewayProcess([
+      ...["--providers", providers, "--db", db, "--no-auth", "--router", "base/knn", "--workers", "2"],
+      ...["--retrain-every", String(questions.length * 2), "--holdout", String(HOLDOUT)],
+    ]);
+  });
+  after(async () => {
+    await gw?.stop();
+    await fake?.stop();
+  });
+
+  test("the held-back split of these questions has queries on both sides (precondition)", () => {
+    assert.ok(held.length >= 1 && held.length < questions.length, `${held.length} of ${questions.length} held back`);
+  });
+
+  test("after n labels the primary retrains, the retrained router is better on held-back traffic and every worker serves it", async () => {
+    for (const q of questions) {
+      const r = await chat("fusionkit/auto", q);
+      assert.equal(r.headers["x-fusionkit-model"], "alpha");
+      assert.equal(r.headers["x-fusionkit-router-artifact"], "base/knn");
+    }
+    const from = gw.stderr().length;
+    await labelRound({ alpha: 0, beta: 1 });
+    const decided = await waitFor(/retrain of base\/knn: \w+[^\n]*/, from);
+    assert.match(decided, /: swap — live 0\.0000, retrained 1\.0000;/);
+    await waitFor(/reloaded router artifacts \(retrained: swapped in base\+gateway\/knn@retrain-1; 2 workers\)/, from);
+
+    const store = new Store(db);
+    try {
+      const [rec, ...more] = retrainRecords(store.db, "base/knn");
+      assert.equal(more.length, 0);
+      assert.equal(rec.decision, "swap");
+      assert.equal(rec.live, "base/knn");
+      assert.equal(rec.router, "knn");
+      assert.equal(rec.datasets, "base,gateway");
+      assert.equal(rec.labels, questions.length * 2);
+      assert.equal(rec.heldoutQueries, held.length);
+      assert.equal(rec.compared, held.length, "both models are labelled on every held-back question");
+      assert.equal(rec.trainQueries, baseQueries.length + questions.length - held.length);
+      assert.equal(rec.liveScore, 0);
+      assert.equal(rec.candidateScore, 1);
+      assert.equal(rec.artifact, "base+gateway/knn@retrain-1");
+      const art = store.db
+        .prepare<[string], { artifact: string }>("SELECT artifact FROM router_artifacts WHERE id = ?")
+        .get(rec.artifact as string);
+      assert.equal(
+        createHash("sha256")
+          .update(art?.artifact ?? "")
+          .digest("hex"),
+        rec.artifactSha256,
+      );
+    } finally {
+      store.close();
+    }
+    // Every worker: requests on fresh connections are spread over both.
+    for (let i = 0; i < 3; i++)
+      for (const q of questions) {
+        const r = await chat("fusionkit/auto", q);
+        assert.equal(r.headers["x-fusionkit-model"], "beta", q);
+        assert.equal(r.headers["x-fusionkit-router-artifact"], "base+gateway/knn@retrain-1");
+      }
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.match(metrics, /^fusionkit_retrains_total\{decision="swap"\} 1$/m);
+    assert.match(metrics, /^fusionkit_retrains_total\{decision="keep"\} 0$/m);
+    assert.match(metrics, /^fusionkit_retrain_last_score\{router="retrained"\} 1$/m);
+    assert.match(metrics, /^fusionkit_retrain_last_labels 12$/m);
+  });
+
+  test("a restarted gateway serves the swapped-in router; a failed retrain is recorded and counted, and serving goes on", async () => {
+    await gw.stop();
+    gw = await startGatewayProcess([
+      ...["--providers", providers, "--db", db, "--no-auth", "--router", "base/knn", "--workers", "1"],
+      ...["--retrain-every", "2", "--holdout", String(HOLDOUT)],
+    ]);
+    const r = await chat("fusionkit/auto", questions[0] as string);
+    assert.equal(r.headers["x-fusionkit-router-artifact"], "base+gateway/knn@retrain-1");
+    assert.equal(r.headers["x-fusionkit-model"], "beta");
+    // The live artifact disappears from the store behind the gateway's back: the next retrain cannot load it.
+    const store = new Store(db);
+    try {
+      store.db.prepare("DELETE FROM router_artifacts WHERE id = ?").run("base+gateway/knn@retrain-1");
+    } finally {
+      store.close();
+    }
+    const from = gw.stderr().length;
+    for (const model of ["alpha", "beta"]) {
+      const a = await chat(model, questions[0] as string);
+      assert.equal((await post("/v1/feedback", { request_id: a.headers["x-request-id"], score: 1 })).status, 200);
+    }
+    assert.match(
+      await waitFor(/retrain of [^\n]*/, from),
+      /: failed — no router artifact \\?"base\+gateway\/knn@retrain-1/,
+    );
+    for (const q of questions) assert.equal((await chat("fusionkit/auto", q)).status, 200, "still serving");
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.match(metrics, /^fusionkit_retrains_total\{decision="failed"\} 1$/m);
+    const check = new Store(db);
+    try {
+      const last = retrainRecords(check.db, "base/knn").at(-1);
+      assert.equal(last?.decision, "failed");
+      assert.equal(last?.labels, questions.length * 2 + 2);
+    } finally {
+      check.close();
+    }
+  });
+});

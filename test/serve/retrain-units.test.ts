@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { parseServeConfig } from "../../src/serve/config.ts";
+import { decide, isHeldOut, scoreHeldOut } from "../../src/serve/heldout.ts";
+import { parseRetrainEvery, retrainDue } from "../../src/serve/retrain-schedule.ts";
+
+const N = Number.NaN;
+
+describe("held-back comparison of a retrained router with the live one", () => {
+  test("performance-first: only queries where both choices are labelled count (hand-checked means)", () => {
+    const rows = [
+      { performance: [1, 0], cost: [1, 1] }, // live 1, retrained 0
+      { performance: [0, 1], cost: [1, 1] }, // live 0, retrained 1
+      { performance: [N, 1], cost: [N, 1] }, // live's choice unlabelled: not compared
+      { performance: [0.5, N], cost: [1, N] }, // retrained chose nothing scorable: not compared
+      { performance: [0.2, 0.6], cost: [1, 1] }, // live 0.2, retrained 0.6
+    ];
+    const s = scoreHeldOut(
+      rows,
+      [0, 0, 0, 0, 0],
+      [1, 1, 1, -1, 1],
+      { scenario: "performance-first" },
+      scale(0, 1, 0, 1),
+    );
+    assert.equal(s.queries, 5);
+    assert.equal(s.compared, 3);
+    assert.ok(Math.abs((s.live ?? 0) - 1.2 / 3) < 1e-12, `live ${s.live}`);
+    assert.ok(Math.abs((s.candidate ?? 0) - 1.6 / 3) < 1e-12, `retrained ${s.candidate}`);
+    assert.equal(decide(s).swap, true);
+  });
+
+  test("balance: min–max normalised perf and cost with the one scale given (0.5·perf − 0.5·cost/2)", () => {
+    // perf range [0,1], cost range [0,2]: live picks (1, $2) → 0.5 − 0.5 = 0; retrained (0.5, $0) → 0.25.
+    const s = scoreHeldOut(
+      [{ performance: [1, 0.5], cost: [2, 0] }],
+      [0],
+      [1],
+      { scenario: "balance" },
+      scale(0, 1, 0, 2),
+    );
+    assert.equal(s.live, 0);
+    assert.equal(s.candidate, 0.25);
+    // λ knob: performance − λ·cost in raw USD: 1 − 0.1·2 = 0.8 against 0.5.
+    const l = scoreHeldOut([{ performance: [1, 0.5], cost: [2, 0] }], [0], [1], { lambda: 0.1 }, scale(0, 1, 0, 2));
+    assert.ok(Math.abs((l.live ?? 0) - 0.8) < 1e-12);
+    assert.equal(l.candidate, 0.5);
+    assert.equal(decide(l).swap, false);
+    assert.match(decide(l).reason, /worse on 1 held-back queries \(0\.5000 vs 0\.8000\)/);
+  });
+
+  test("a tie swaps (not worse); no held-back or no comparable query keeps the live router", () => {
+    const tie = scoreHeldOut(
+      [{ performance: [1, 1], cost: [1, 1] }],
+      [0],
+      [1],
+      { scenario: "performance-first" },
+      scale(0, 1, 0, 1),
+    );
+    assert.deepEqual(decide(tie).swap, true);
+    assert.deepEqual(decide({ queries: 0, compared: 0, live: null, candidate: null }), {
+      swap: false,
+      reason: "no held-back labelled traffic yet",
+    });
+    const none = scoreHeldOut(
+      [{ performance: [1, N], cost: [1, N] }],
+      [0],
+      [1],
+      { scenario: "performance-first" },
+      scale(0, 1, 0, 1),
+    );
+    assert.equal(none.compared, 0);
+    assert.equal(decide(none).swap, false);
+    assert.match(decide(none).reason, /none of the 1 held-back queries/);
+  });
+
+  test("the held-back share is a deterministic hash split of the query id", () => {
+    const ids = Array.from({ length: 10_000 }, (_, i) => `q${i}`);
+    const held = ids.filter((id) => isHeldOut(id, 0.2));
+    assert.ok(Math.abs(held.length / ids.length - 0.2) < 0.02, `${held.length} of 10000`);
+    assert.deepEqual(
+      ids.filter((id) => isHeldOut(id, 0.2)),
+      held,
+      "same split every time",
+    );
+    // A larger share holds back a superset: a query held back stays held back.
+    assert.ok(held.every((id) => isHeldOut(id, 0.3)));
+    assert.equal(
+      ids.some((id) => isHeldOut(id, 0)),
+      false,
+    );
+  });
+});
+
+describe("--retrain-every", () => {
+  test("labels or a period; anything else is an error naming the flag", () => {
+    assert.deepEqual(parseRetrainEvery("50"), { labels: 50 });
+    assert.deepEqual(parseRetrainEvery("20 labels"), { labels: 20 });
+    assert.deepEqual(parseRetrainEvery("10m"), { ms: 600_000 });
+    assert.deepEqual(parseRetrainEvery("1.5h"), { ms: 5_400_000 });
+    for (const bad of ["0", "abc", "10x", "0.5s", "-3"])
+      assert.throws(() => parseRetrainEvery(bad), /--retrain-every: expected a number of new labels/, bad);
+  });
+  test("due after n new labels, or after the period when a new label arrived", () => {
+    assert.equal(retrainDue({ labels: 5 }, 14, 10, 0), false);
+    assert.equal(retrainDue({ labels: 5 }, 15, 10, 0), true);
+    assert.equal(retrainDue({ ms: 1000 }, 10, 10, 5000), false, "no new label");
+    assert.equal(retrainDue({ ms: 1000 }, 11, 10, 999), false, "too soon");
+    assert.equal(retrainDue({ ms: 1000 }, 11, 10, 1000), true);
+  });
+  test("the config's retrain section: a bad value names file, line and field", () => {
+    const head =
+      "providers:\n  - { name: p, baseUrl: http://127.0.0.1:1/v1 }\nmodels:\n  - { name: m, provider: p, upstreamId: m, inputPrice: 1, outputPrice: 1 }\n";
+    const ok = parseServeConfig(`${head}retrain:\n  every: 20\n  holdout: 0.25\n`, "gw.yaml");
+    assert.equal(ok.settings.retrainEvery, "20");
+    assert.equal(ok.settings.holdout, "0.25");
+    assert.equal(parseServeConfig(`${head}retrain: { every: 10m }\n`, "gw.yaml").settings.retrainEvery, "10m");
+    assert.throws(
+      () => parseServeConfig(`${head}retrain:\n  every: soon\n`, "gw.yaml"),
+      /gw\.yaml:line 6, field "retrain\.every": expected a number of new labels .* got "soon"/,
+    );
+    assert.throws(
+      () => parseServeConfig(`${head}retrain:\n  every: 5\n  holdout: 1.5\n`, "gw.yaml"),
+      /gw\.yaml:line 7/,
+    );
+  });
+});
+
+function scale(perfMin: number, perfMax: number, costMin: number, costMax: number) {
+  return { perfMin, perfMax, costMin, costMax };
+}
