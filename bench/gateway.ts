@@ -24,209 +24,37 @@
  * `--decision-cache 0`), and once per embedder (use-512, hash, openai-compatible HTTP) with embedding and
  * router computed on every request and a different query each time.
  *
+ * One worker against all workers, and SQLite against PostgreSQL, in one run: bench/gateway-scale.ts (it
+ * shares this bench's support code, bench/support/gateway-runs.ts).
+ *
  *   node --import tsx bench/gateway.ts [--duration 3] [--warmup 1] [--rounds 2] [--workers 1]
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
-import { Store } from "../src/data/store.ts";
-import { createEmbedder } from "../src/embed/registry.ts";
-import { saveRouter, trainRouter } from "../src/routing/artifacts.ts";
-import { buildTrainingSet } from "../src/routing/dataset.ts";
-import type { LoadResult, LoadSpec } from "./support/loadgen.ts";
+import {
+  type Child,
+  COLD_COLUMNS,
+  chatBody,
+  coldCells,
+  f,
+  load,
+  loadAverage,
+  numberArg,
+  prepare,
+  type Run,
+  row,
+  type Summary,
+  startGateway,
+  startUpstream,
+  summarise,
+} from "./support/gateway-runs.ts";
 
-const REPO = resolve(import.meta.dirname, "..");
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const DURATION = arg("--duration", 3);
-const WARMUP = arg("--warmup", 1);
-const SPEC_DIR = mkdtempSync(join(tmpdir(), "fusionkit-bench-load-"));
-const ROUNDS = arg("--rounds", 2);
-const WORKERS = arg("--workers", 1);
+const DURATION = numberArg("--duration", 3);
+const WARMUP = numberArg("--warmup", 1);
+const ROUNDS = numberArg("--rounds", 2);
+const WORKERS = numberArg("--workers", 1);
 const CONNECTIONS = [1, 50, 200];
+const LOAD = { warmupSec: WARMUP, durationSec: DURATION };
 
-interface Child {
-  url: string;
-  proc: ChildProcess;
-  stderr: () => string;
-  stop(): Promise<void>;
-}
-
-function start(args: string[], marker: RegExp): Promise<Child> {
-  const proc = spawn(process.execPath, args, { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  proc.stderr?.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  const exited = new Promise<void>((r) => proc.once("exit", () => r()));
-  return new Promise((resolveStart, reject) => {
-    proc.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = marker.exec(out);
-      if (m)
-        resolveStart({
-          url: m[1],
-          proc,
-          stderr: () => err,
-          stop: async () => {
-            proc.kill("SIGTERM");
-            await exited;
-          },
-        });
-    });
-    proc.once("exit", (code) => reject(new Error(`${args.join(" ")} exited (${code}): ${err}`)));
-  });
-}
-
-function cli(args: string[]): Promise<void> {
-  return new Promise((res, rej) => {
-    const p = spawn(process.execPath, ["bin/fusionkit.js", ...args], {
-      cwd: REPO,
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let err = "";
-    p.stderr.on("data", (d: Buffer) => {
-      err += d.toString();
-    });
-    p.on("exit", (code) => (code === 0 ? res() : rej(new Error(`fusionkit ${args.join(" ")}: ${err}`))));
-  });
-}
-
-/** User + system CPU of a process in ms (Linux /proc; clock ticks of 10 ms), or NaN elsewhere. */
-function cpuMs(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-interface Run {
-  rps: number;
-  /** CPU the measured process (the gateway) spent per answered request, ms (warm-up included); NaN when not measured. */
-  cpuPerReq: number;
-  lat: number[];
-  sent: number;
-  responses: number;
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  /** Cold start, excluded from the figures above: first request of each fresh connection, and the warm-up phase. */
-  first: number[];
-  warmLat: number[];
-  warmSent: number;
-  warmFailed: number;
-}
-
-/**
- * One load run by bench/support/loadgen.ts in its own process (so the load generator does not compete with
- * the server for this process's event loop): WARMUP s on freshly opened connections, then DURATION s measured
- * on the same connections. `bodies` are cycled through per request.
- */
-async function load(url: string, connections: number, bodies: string[], pid?: number): Promise<Run> {
-  const spec: LoadSpec = {
-    url: `${url}/chat/completions`,
-    connections,
-    warmupSec: WARMUP,
-    durationSec: DURATION,
-    timeoutMs: 10_000,
-    bodies,
-  };
-  const specFile = join(SPEC_DIR, "load.json");
-  writeFileSync(specFile, JSON.stringify(spec));
-  const cpu0 = pid ? cpuMs(pid) : Number.NaN;
-  const r = await new Promise<LoadResult>((res, rej) => {
-    const p = spawn(process.execPath, ["--import", "tsx", "bench/support/loadgen.ts", specFile], {
-      cwd: REPO,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    p.stderr.on("data", (d: Buffer) => {
-      err += d.toString();
-    });
-    p.on("exit", (code) => (code === 0 ? res(JSON.parse(out) as LoadResult) : rej(new Error(`loadgen: ${err}`))));
-  });
-  const m = r.measure;
-  const w = r.warmup;
-  return {
-    rps: m.responses / m.seconds,
-    cpuPerReq: (cpuMs(pid) - cpu0) / Math.max(1, m.responses + w.responses),
-    lat: m.lat,
-    sent: m.sent,
-    responses: m.responses,
-    errors: m.errors,
-    timeouts: m.timeouts,
-    non2xx: m.non2xx,
-    first: r.first,
-    warmLat: w.lat,
-    warmSent: w.sent,
-    warmFailed: w.errors + w.timeouts + w.non2xx,
-  };
-}
-
-function pct(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-interface Summary {
-  rps: number;
-  cpuPerReq: number;
-  p50: number;
-  p99: number;
-  p999: number;
-  n: number;
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  sent: number;
-  /** Cold start (not in the figures above): first request per fresh connection, and all warm-up requests. */
-  firstP50: number;
-  firstMax: number;
-  warmP999: number;
-  warmMax: number;
-  warmSent: number;
-  warmFailed: number;
-}
-
-function summarise(runs: Run[]): Summary {
-  const lat = runs.flatMap((r) => r.lat).sort((a, b) => a - b);
-  const first = runs.flatMap((r) => r.first).sort((a, b) => a - b);
-  const warm = runs.flatMap((r) => r.warmLat).sort((a, b) => a - b);
-  return {
-    rps: runs.reduce((a, r) => a + r.rps, 0) / runs.length,
-    cpuPerReq: runs.reduce((a, r) => a + r.cpuPerReq, 0) / runs.length,
-    p50: pct(lat, 50),
-    p99: pct(lat, 99),
-    p999: pct(lat, 99.9),
-    n: lat.length,
-    errors: runs.reduce((a, r) => a + r.errors, 0),
-    timeouts: runs.reduce((a, r) => a + r.timeouts, 0),
-    non2xx: runs.reduce((a, r) => a + r.non2xx, 0),
-    sent: runs.reduce((a, r) => a + r.sent, 0),
-    firstP50: pct(first, 50),
-    firstMax: first.length ? first[first.length - 1] : Number.NaN,
-    warmP999: pct(warm, 99.9),
-    warmMax: warm.length ? warm[warm.length - 1] : Number.NaN,
-    warmSent: runs.reduce((a, r) => a + r.warmSent, 0),
-    warmFailed: runs.reduce((a, r) => a + r.warmFailed, 0),
-  };
-}
-
-const f = (v: number) => (Number.isNaN(v) ? "-" : v < 10 ? v.toFixed(3) : v.toFixed(1));
-function row(cells: (string | number)[]): string {
-  return cells.map((c, i) => (i < 3 ? String(c).padEnd(i === 0 ? 26 : 9) : String(c).padStart(9))).join(" ");
-}
 const HEADER = row([
   "run",
   "conns",
@@ -255,23 +83,8 @@ const line = (name: string, c: number, target: string, s: Summary) =>
     f(s.cpuPerReq),
   ]);
 
-const COLD_HEADER = row([
-  "run",
-  "conns",
-  "target",
-  "1st p50",
-  "1st max",
-  "warm p99.9",
-  "warm max",
-  "warm sent",
-  "warm fail",
-]);
-const coldLine = (name: string, c: number, target: string, s: Summary) =>
-  row([name, c, target, f(s.firstP50), f(s.firstMax), f(s.warmP999), f(s.warmMax), s.warmSent, s.warmFailed]);
-
-function chatBody(model: string, text: string, stream: boolean): string {
-  return JSON.stringify({ model, messages: [{ role: "user", content: text }], ...(stream ? { stream: true } : {}) });
-}
+const COLD_HEADER = row(["run", "conns", "target", ...COLD_COLUMNS]);
+const coldLine = (name: string, c: number, target: string, s: Summary) => row([name, c, target, ...coldCells(s)]);
 
 function countExchanges(db: string): number {
   const d = new Database(db, { readonly: true });
@@ -284,52 +97,14 @@ function countExchanges(db: string): number {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const dir = mkdtempSync(join(tmpdir(), "fusionkit-bench-gw-"));
-  const db = join(dir, "store.db");
-  process.stderr.write(`bench/gateway: importing the bundled LLMRouter data into ${db}\n`);
-  await cli(["import", "data/llmrouter", "--db", db]);
-
-  const upstream = await start(
-    ["--import", "tsx", "test/serve/support/instant-upstream.ts", "--port", "0"],
-    /listening (\S+)/,
-  );
-  const store = new Store(db);
-  const texts = store
-    .queries({ dataset: "llmrouter", split: "test" })
-    .map((q) => q.text)
-    .filter((t) => t.length < 1000);
-  const specs: Record<string, string> = {
+  const upstream = await startUpstream();
+  const { db, texts, models, artifacts, providers } = await prepare("bench/gateway", upstream.url, {
     "use-512 (default)": "use",
     hash: "hash",
     "openai-compatible HTTP": `openai:instant-embed@${upstream.url}`,
-  };
-  const artifacts: Record<string, string> = {};
-  for (const [label, spec] of Object.entries(specs)) {
-    process.stderr.write(`bench/gateway: training knn on the train split with embedder ${spec}\n`);
-    const ts = await buildTrainingSet(store, { dataset: "llmrouter", split: "train", embedder: createEmbedder(spec) });
-    const art = trainRouter("knn", ts, { embedder: ts.embedder });
-    artifacts[label] = join(dir, `knn-${Object.keys(artifacts).length}.json`);
-    saveRouter(art, artifacts[label]);
-  }
-  const models = store.models().map((m) => m.name);
-  store.close();
-
-  const providers = join(dir, "providers.yaml");
-  const lines = [
-    "providers:",
-    "  - name: instant",
-    `    baseUrl: ${upstream.url}`,
-    "    maxConcurrency: 1024",
-    "    timeoutMs: 10000",
-    "models:",
-  ];
-  for (const m of models)
-    lines.push(`  - { name: ${m}, provider: instant, upstreamId: ${m}, inputPrice: 0.2, outputPrice: 0.2 }`);
-  writeFileSync(providers, `${lines.join("\n")}\n`);
+  });
 
   const gatewayArgs = (artifact: string, extra: string[] = []) => [
-    "bin/fusionkit.js",
-    "serve",
     "--providers",
     providers,
     "--db",
@@ -346,13 +121,7 @@ async function main(): Promise<void> {
   ];
   const query = texts[0];
   const direct = upstream.url;
-  const out: string[] = [
-    `load average at start: ${loadavg()
-      .map((v) => v.toFixed(2))
-      .join(" ")}`,
-    "",
-    HEADER,
-  ];
+  const out: string[] = [`load average at start: ${loadAverage()}`, "", HEADER];
   const checks: string[] = [];
   const cold: string[] = [
     `cold start (excluded from the tables above): each run opens its connections at once and runs ${WARMUP} s of warm-up on them;`,
@@ -365,8 +134,8 @@ async function main(): Promise<void> {
     const dRuns: Run[] = [];
     const gRuns: Run[] = [];
     for (let r = 0; r < ROUNDS; r++) {
-      dRuns.push(await load(direct, c, dBodies));
-      gRuns.push(await load(`${gw.url}/v1`, c, gBodies, gw.proc.pid));
+      dRuns.push(await load(direct, c, dBodies, LOAD));
+      gRuns.push(await load(`${gw.url}/v1`, c, gBodies, LOAD, gw.proc.pid));
     }
     const d = summarise(dRuns);
     const g = summarise(gRuns);
@@ -379,7 +148,7 @@ async function main(): Promise<void> {
     return { d, g };
   };
 
-  gw = await start(gatewayArgs(artifacts["use-512 (default)"]), /listening on (\S+)/);
+  gw = await startGateway(gatewayArgs(artifacts["use-512 (default)"]));
   let gwSent = 0;
   const gwResults = new Map<string, { d: Summary; g: Summary }>();
   for (const stream of [false, true]) {
@@ -399,7 +168,7 @@ async function main(): Promise<void> {
   const logged = countExchanges(db);
 
   out.push("", "router run on every request (--decision-cache 0), cached embedding of the repeated query:", HEADER);
-  gw = await start(gatewayArgs(artifacts["use-512 (default)"], ["--decision-cache", "0"]), /listening on (\S+)/);
+  gw = await startGateway(gatewayArgs(artifacts["use-512 (default)"], ["--decision-cache", "0"]));
   for (const c of CONNECTIONS)
     await pair(
       "plain, router each request",
@@ -416,7 +185,7 @@ async function main(): Promise<void> {
   );
   const varied = (model: string) => texts.slice(0, 2000).map((t) => chatBody(model, t, false));
   for (const [label, artifact] of Object.entries(artifacts)) {
-    gw = await start(gatewayArgs(artifact, ["--embed-cache", "0", "--decision-cache", "0"]), /listening on (\S+)/);
+    gw = await startGateway(gatewayArgs(artifact, ["--embed-cache", "0", "--decision-cache", "0"]));
     for (const c of [1, 50]) await pair(label, c, varied(models[0]), varied("fusionkit/auto"));
     await gw.stop();
   }
@@ -441,9 +210,7 @@ async function main(): Promise<void> {
     "",
     ...checks,
     "",
-    `load average at end: ${loadavg()
-      .map((v) => v.toFixed(2))
-      .join(" ")}; total ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    `load average at end: ${loadAverage()}; total ${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
   process.stdout.write(`\n${out.join("\n")}\n`);
 }
