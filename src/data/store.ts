@@ -34,9 +34,9 @@ export interface StoreOptions {
 }
 
 /**
- * The embedded store: one SQLite file, brought to the latest schema version on open (data/migrations.ts: a
- * change to any table is a new migration there). Other modules (embedding cache, router artifacts, gateway log)
- * still create their own tables through `db` with CREATE TABLE IF NOT EXISTS.
+ * The embedded store: one SQLite file, brought to the latest schema version on open. Every table — routing
+ * data, caches, router artifacts, the gateway's log, keys and the dashboard's rollup — is made by the numbered
+ * migrations of data/migrations.ts; the modules that use them through `db` create none.
  */
 export class Store {
   readonly db: Database.Database;

@@ -1,15 +1,5 @@
 import type { Store } from "../data/store.ts";
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS embeddings (
-  embedder TEXT NOT NULL,
-  text_hash TEXT NOT NULL,
-  dim INT NOT NULL,
-  vector BLOB NOT NULL,
-  PRIMARY KEY (embedder, text_hash)
-);
-`;
-
 /** SQLite limits bound parameters per statement; look hashes up in chunks below it. */
 const LOOKUP_CHUNK = 500;
 
@@ -34,7 +24,6 @@ export class EmbeddingCache {
 
   constructor(store: Store) {
     this.store = store;
-    store.db.exec(SCHEMA);
   }
 
   /** Cached vectors for these hashes (missing ones absent from the map). */

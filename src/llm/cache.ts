@@ -2,15 +2,6 @@ import { createHash } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { ChatMessage, ChatResult } from "./types.ts";
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS llm_cache (
-  key TEXT PRIMARY KEY,
-  model TEXT NOT NULL,
-  result TEXT NOT NULL,
-  created_at TEXT NOT NULL
-) WITHOUT ROWID;
-`;
-
 /** JSON with object keys sorted at every level, so equal requests give equal keys. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
@@ -46,7 +37,6 @@ export class ResponseCache {
   private readonly put_: Database.Statement<[string, string, string, string]>;
 
   constructor(db: Database.Database) {
-    db.exec(SCHEMA);
     this.get_ = db.prepare("SELECT result FROM llm_cache WHERE key = ?");
     this.put_ = db.prepare("INSERT OR REPLACE INTO llm_cache (key, model, result, created_at) VALUES (?, ?, ?, ?)");
   }

@@ -8,26 +8,8 @@ import type { ChatClient } from "./types.ts";
  * ground truth, answering a score in <answer></answer> tags (clamped to [0,1]). The verdict of every judged
  * response is kept in `judge_results` (status "ok" with the score, or "unparseable" with the raw text — an
  * unreadable verdict is not a 0); "ok" scores are also written to outcomes.judge, which distillation and
- * thought templates read.
+ * thought templates read. The table is migration 8 (data/migrations.ts).
  */
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS judge_results (
-  query_id TEXT NOT NULL,
-  model TEXT NOT NULL,
-  mode TEXT NOT NULL,
-  judge_model TEXT NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('ok', 'unparseable')),
-  score REAL CHECK (score IS NULL OR (score >= 0 AND score <= 1)),
-  raw TEXT NOT NULL,
-  at TEXT NOT NULL,
-  PRIMARY KEY (query_id, model, mode, judge_model)
-) WITHOUT ROWID;
-`;
-
-export function ensureJudgeTable(store: Store): void {
-  store.db.exec(SCHEMA);
-}
 
 export function judgePrompt(query: string, groundTruth: string, response: string): string {
   return `You are an expert judge of the quality of an AI model's response. Consider:
@@ -109,7 +91,6 @@ interface Pending {
 
 export async function judge(opts: JudgeOptions): Promise<JudgeSummary> {
   const { store, client, judgeModel } = opts;
-  ensureJudgeTable(store);
   const skipStatuses = opts.retryUnparseable ? "('ok')" : "('ok', 'unparseable')";
   const params: unknown[] = [judgeModel];
   let where = "o.response IS NOT NULL";

@@ -236,17 +236,8 @@ export function loadRouter(path: string): LoadedArtifact {
 /** The name the evaluation and gateway code use. */
 export const loadArtifactRouter = loadRouter;
 
-const ARTIFACT_TABLE = `CREATE TABLE IF NOT EXISTS router_artifacts (
-  id TEXT PRIMARY KEY,
-  router TEXT NOT NULL,
-  embedder TEXT NOT NULL,
-  trained_at TEXT NOT NULL,
-  artifact TEXT NOT NULL
-)`;
-
 /** Keep a copy of an artifact in the store under an id (replacing an older one with the same id). */
 export function saveRouterToStore(store: Store, id: string, l: LoadedArtifact): void {
-  store.db.exec(ARTIFACT_TABLE);
   store.db
     .prepare(
       "INSERT OR REPLACE INTO router_artifacts (id, router, embedder, trained_at, artifact) VALUES (?, ?, ?, ?, ?)",
@@ -256,7 +247,6 @@ export function saveRouterToStore(store: Store, id: string, l: LoadedArtifact): 
 
 /** Ids of the artifacts kept in the store, optionally only those of one router. */
 export function storedRouterIds(store: Store, router?: string): string[] {
-  store.db.exec(ARTIFACT_TABLE);
   const rows = store.db
     .prepare<[], { id: string; router: string }>("SELECT id, router FROM router_artifacts ORDER BY id")
     .all();
@@ -264,7 +254,6 @@ export function storedRouterIds(store: Store, router?: string): string[] {
 }
 
 export function loadRouterFromStore(store: Store, id: string): LoadedArtifact {
-  store.db.exec(ARTIFACT_TABLE);
   const row = store.db
     .prepare<[string], { artifact: string }>("SELECT artifact FROM router_artifacts WHERE id = ?")
     .get(id);
@@ -275,7 +264,6 @@ export function loadRouterFromStore(store: Store, id: string): LoadedArtifact {
 
 /** Ids of the routers saved in the store, newest first (`fusionkit train` saves `<dataset>/<router>`). */
 export function savedRouterIds(store: Store): string[] {
-  store.db.exec(ARTIFACT_TABLE);
   return store.db
     .prepare<[], { id: string }>("SELECT id FROM router_artifacts ORDER BY trained_at DESC, id")
     .all()

@@ -7,26 +7,6 @@ import type Database from "better-sqlite3";
  * may carry limits: USD budgets per UTC day and month, requests and tokens per minute, allowed models.
  */
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS api_keys (
-  id TEXT PRIMARY KEY,
-  name TEXT NOT NULL,
-  hash TEXT NOT NULL UNIQUE,
-  prefix TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  revoked_at TEXT
-);
-`;
-
-/** Limit columns, added to stores made before keys had limits. */
-const LIMIT_COLUMNS: Array<[string, string]> = [
-  ["budget_day", "REAL"],
-  ["budget_month", "REAL"],
-  ["rpm", "INTEGER"],
-  ["tpm", "INTEGER"],
-  ["models", "TEXT"],
-];
-
 export interface KeyLimits {
   /** USD per UTC day; null = no budget. */
   budgetDay: number | null;
@@ -185,12 +165,6 @@ export class ApiKeys implements KeyStore {
   private readonly db: Database.Database;
   constructor(db: Database.Database) {
     this.db = db;
-    db.exec(SCHEMA);
-    const have = new Set(
-      (db.prepare("PRAGMA table_info(api_keys)").all() as Array<{ name: string }>).map((c) => c.name),
-    );
-    for (const [col, type] of LIMIT_COLUMNS)
-      if (!have.has(col)) db.exec(`ALTER TABLE api_keys ADD COLUMN ${col} ${type}`);
   }
 
   /** Create a key; returns the plain key (never stored) with its record. */

@@ -6,40 +6,8 @@ import type { Redact } from "../util/redact.ts";
  * of routing data. Rows are buffered and written in one transaction a few milliseconds later (or when the
  * buffer fills), so the hot path costs an array push; `close()` flushes what is left. A write that fails
  * (another process holds the store's lock during an import) keeps its rows and retries: nothing answered is
- * lost, and no write error reaches a request or the process.
+ * lost, and no write error reaches a request or the process. Its tables are migration 4 (data/migrations.ts).
  */
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS gateway_exchanges (
-  request_id TEXT PRIMARY KEY,
-  at REAL NOT NULL,
-  key_id TEXT,
-  session TEXT,
-  requested_model TEXT NOT NULL,
-  router TEXT,
-  served_model TEXT,
-  mode TEXT,
-  query TEXT NOT NULL,
-  request TEXT,
-  response TEXT,
-  input_tokens INTEGER,
-  output_tokens INTEGER,
-  cost REAL,
-  latency_ms REAL NOT NULL,
-  ttfb_ms REAL,
-  status INTEGER NOT NULL,
-  error TEXT,
-  stream INTEGER NOT NULL,
-  attempts INTEGER NOT NULL,
-  candidates TEXT
-);
-CREATE INDEX IF NOT EXISTS gateway_exchanges_at ON gateway_exchanges(at);
-CREATE TABLE IF NOT EXISTS gateway_feedback (
-  request_id TEXT PRIMARY KEY REFERENCES gateway_exchanges(request_id),
-  score REAL NOT NULL CHECK (score >= 0 AND score <= 1),
-  at REAL NOT NULL
-);
-`;
 
 export interface Exchange {
   requestId: string;
@@ -154,7 +122,6 @@ export class ExchangeLog {
       return;
     }
     this.writer = null;
-    sink.exec(SCHEMA);
     this.own = !sink.memory;
     this.db = this.own ? new Database(sink.name, { fileMustExist: true }) : sink;
     if (this.own) this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);

@@ -6,7 +6,7 @@ import { type LoadedArtifact, loadRouterFromStore, saveRouterToStore } from "../
 import { type GatewayStore, sessionModelName } from "./gateway-store.ts";
 import { ApiKeys } from "./keys.ts";
 import { Labels } from "./labels.ts";
-import { ExchangeLog, type ExchangeSink } from "./log.ts";
+import type { ExchangeSink } from "./log.ts";
 
 /** The gateway's shared state in the SQLite store (one machine; the processes of `serve --workers` share the file). */
 export class SqliteGatewayStore implements GatewayStore {
@@ -28,10 +28,6 @@ export class SqliteGatewayStore implements GatewayStore {
     store.db.pragma("busy_timeout = 5000");
     this.exchanges = store.db;
     this.sqlite = store.db;
-    new ExchangeLog(store.db).close(); // its tables, for the index below
-    store.db.exec(
-      "CREATE INDEX IF NOT EXISTS gateway_exchanges_session ON gateway_exchanges (session, at) WHERE session IS NOT NULL",
-    );
     this.sessionLookup = store.db.prepare<[string, number], { served_model: string; mode: string | null }>(
       `SELECT served_model, mode FROM gateway_exchanges
        WHERE session = ? AND at >= ? AND status = 200 AND served_model IS NOT NULL ORDER BY at LIMIT 1`,

@@ -4,26 +4,9 @@ import { blobToVector, vectorToBlob } from "../embed/cache-table.ts";
 /**
  * Thought templates live in the store, one row per (template set, source query). A template set is one
  * build configuration — summariser and ranking — so an LLM-written and an extractive set can sit side by
- * side and be compared. Each row carries the source query's task and embedding for retrieval.
+ * side and be compared. Each row carries the source query's task and embedding for retrieval. The table is
+ * migration 8 (data/migrations.ts).
  */
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS thought_templates (
-  template_set TEXT NOT NULL,
-  query_id TEXT NOT NULL REFERENCES queries(id),
-  dataset TEXT NOT NULL,
-  task TEXT NOT NULL,
-  template TEXT NOT NULL,
-  summariser TEXT NOT NULL,
-  rank_by TEXT NOT NULL,
-  sources TEXT NOT NULL,
-  embedder TEXT NOT NULL,
-  dim INTEGER NOT NULL,
-  embedding BLOB NOT NULL,
-  cost REAL NOT NULL DEFAULT 0,
-  created_at TEXT NOT NULL,
-  PRIMARY KEY (template_set, query_id)
-) WITHOUT ROWID;
-`;
 
 /** One response a template was made from. */
 export interface TemplateSource {
@@ -98,7 +81,6 @@ export class TemplateStore {
 
   constructor(store: Store) {
     this.store = store;
-    store.db.exec(SCHEMA);
   }
 
   /** Insert or replace one template (its own statement, so every finished template survives a crash). */

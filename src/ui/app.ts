@@ -1,8 +1,6 @@
 import { Hono } from "hono";
 import { asHttpError, errorBody, HttpError } from "../serve/errors.ts";
-import { ExchangeLog } from "../serve/log.ts";
 import type { UiDeps, UiEnv } from "./context.ts";
-import { ensureGatewayIndexes } from "./queries/gateway.ts";
 import { registerDataRoutes } from "./routes/data.ts";
 import { registerEvalRoutes } from "./routes/evals.ts";
 import { registerGatewayRoutes } from "./routes/gateway.ts";
@@ -18,9 +16,6 @@ export const isUiPath = (path: string): boolean => path === UI_PATH || path.star
  * them) and the JSON API under /ui/api/..., which asks for the gateway's client key when there is one.
  */
 export function createUi(deps: UiDeps): Hono<UiEnv> {
-  // The tables the pages read exist even in a store that never served or evaluated anything.
-  new ExchangeLog(deps.db).close();
-  ensureGatewayIndexes(deps.db);
   const assets = loadAssets();
   const ui = new Hono<UiEnv>();
 

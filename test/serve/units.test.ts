@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { describe, test } from "node:test";
 import Database from "better-sqlite3";
+import { migrateSqlite } from "../../src/data/migrations.ts";
 import { Breakers } from "../../src/serve/breaker.ts";
 import { routingText } from "../../src/serve/conversation.ts";
 import { ApiKeys, hashKey } from "../../src/serve/keys.ts";
@@ -142,6 +143,7 @@ describe("exchange log", () => {
   });
   test("buffers rows and writes them in one flush (timer or full buffer)", async () => {
     const db = new Database(":memory:");
+    migrateSqlite(db);
     const log = new ExchangeLog(db, { flushMs: 5, maxBuffer: 3 });
     log.push(row("a"));
     log.push(row("b"));
@@ -174,6 +176,7 @@ describe("exchange log", () => {
     const path = tempDb();
     const db = new Database(path);
     db.pragma("journal_mode = WAL");
+    migrateSqlite(db);
     const reports: string[] = [];
     const log = new ExchangeLog(db, { flushMs: 1, busyTimeoutMs: 10, report: (m) => reports.push(m), ...opts });
     const count = () => (db.prepare("SELECT COUNT(*) AS n FROM gateway_exchanges").get() as { n: number }).n;
@@ -247,6 +250,7 @@ describe("operator log", () => {
 describe("API keys", () => {
   test("stores only a hash; revocation by name; list shows prefixes", () => {
     const db = new Database(":memory:");
+    migrateSqlite(db);
     const keys = new ApiKeys(db);
     const { key, info } = keys.create("alice");
     assert.match(key, /^fk-[A-Za-z0-9_-]{43}$/);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import Database from "better-sqlite3";
+import { migrateSqlite } from "../../src/data/migrations.ts";
 import { type Exchange, ExchangeLog } from "../../src/serve/log.ts";
 import { gatewayOverview, timeWindow } from "../../src/ui/queries/gateway.ts";
 import { binValue, GatewayRollup, histogramPercentiles, latencyBin } from "../../src/ui/queries/rollup.ts";
@@ -55,6 +56,7 @@ function exchange(i: number, at: number, rng: Rng): Exchange {
 
 test("rollup: totals, per-model figures and percentiles agree with SQL over the raw log; nothing counted twice", () => {
   const db = new Database(":memory:");
+  migrateSqlite(db);
   const log = new ExchangeLog(db);
   const rng = new Rng(3);
   const now = 1_800_000_000_000;

@@ -5,7 +5,7 @@ import { ANY_ROUTER, type GatewayStore, sessionModelName } from "../gateway-stor
 import { FeedbackError, GATEWAY_DATASET, GATEWAY_TASK, type LabelResult } from "../labels.ts";
 import type { Exchange } from "../log.ts";
 import { PostgresKeys } from "./keys.ts";
-import { migrate } from "./migrations.ts";
+import { migratePostgres } from "./migrations.ts";
 
 /** The channel `publishRouterArtifact` notifies and every gateway listens on; the payload is the artifact id. */
 const ROUTER_CHANNEL = "fusionkit_router_published";
@@ -72,7 +72,7 @@ export class PostgresGatewayStore implements GatewayStore {
     pool.on("error", (e) => process.stderr.write(`fusionkit: PostgreSQL connection lost: ${e.message}\n`));
     const store = new PostgresGatewayStore(pool, url);
     try {
-      await migrate(pool);
+      await migratePostgres(pool);
     } catch (e) {
       await pool.end();
       throw new Error(`cannot open the PostgreSQL store ${store.location}: ${(e as Error).message}`);

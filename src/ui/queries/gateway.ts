@@ -5,19 +5,8 @@ import { FINE_SPAN_MS, histogramPercentiles, LEVELS, wordQuery } from "./rollup.
  * The gateway's traffic for the dashboard: charts and totals over a time window from the rollup (rollup.ts:
  * pre-aggregated per slot, so their cost follows the window's slot count, not the log size), and the exchange log
  * itself one page at a time (newest first, keyset pagination) over the indexes below, which keep its counts and
- * filters index-only scans of the window.
+ * filters index-only scans of the window (migration 9, data/migrations.ts).
  */
-
-export const UI_INDEXES = `
-CREATE INDEX IF NOT EXISTS gateway_exchanges_ui_window
-  ON gateway_exchanges(at, status, attempts, latency_ms, cost, served_model);
-DROP INDEX IF EXISTS gateway_exchanges_ui_model;
-CREATE INDEX IF NOT EXISTS gateway_exchanges_ui_model_status ON gateway_exchanges(served_model, at, status, attempts);
-`;
-
-export function ensureGatewayIndexes(db: Database.Database): void {
-  db.exec(UI_INDEXES);
-}
 
 /** Buckets per chart: enough to see a trend, few enough to draw and send quickly. */
 export const BUCKETS = 60;

@@ -10,34 +10,9 @@ import type Database from "better-sqlite3";
  *
  * The rollup follows the exchange log by rowid: each catch-up aggregates only the rows logged since the last
  * one, in one IMMEDIATE transaction that also moves the watermark, so two dashboards over one store never count
- * a row twice. It counts what was logged: an exchange deleted from the log later stays counted.
+ * a row twice. It counts what was logged: an exchange deleted from the log later stays counted. Its tables are
+ * migration 9 (data/migrations.ts).
  */
-
-export const ROLLUP_SCHEMA = `
-CREATE TABLE IF NOT EXISTS ui_gateway_rollup (
-  level INTEGER NOT NULL,
-  slot INTEGER NOT NULL,
-  model TEXT NOT NULL,
-  status INTEGER NOT NULL,
-  requests INTEGER NOT NULL,
-  fallbacks INTEGER NOT NULL,
-  spend REAL NOT NULL,
-  latency_sum REAL NOT NULL,
-  PRIMARY KEY (level, slot, model, status)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS ui_gateway_latency (
-  level INTEGER NOT NULL,
-  slot INTEGER NOT NULL,
-  bin INTEGER NOT NULL,
-  n INTEGER NOT NULL,
-  PRIMARY KEY (level, slot, bin)
-) WITHOUT ROWID;
-CREATE VIRTUAL TABLE IF NOT EXISTS ui_exchange_text USING fts5(query, content='', tokenize='unicode61');
-CREATE TABLE IF NOT EXISTS ui_gateway_rollup_state (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  last_rowid INTEGER NOT NULL
-);
-`;
 
 /** Slot widths in ms: fine for short windows, coarse for long ones. */
 export const LEVELS = [10_000, 600_000] as const;
@@ -101,7 +76,6 @@ export class GatewayRollup {
     this.db = db;
     this.chunk = opts.chunk ?? 5_000;
     this.now = opts.now ?? Date.now;
-    db.exec(ROLLUP_SCHEMA);
   }
 
   /**
