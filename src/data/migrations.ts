@@ -16,7 +16,7 @@ import { UsageError } from "./errors.ts";
  * (serve/postgres/migrations.ts) runs the same list under an advisory lock.
  *
  * Stores from before versioning (FusionKit up to cbd566f) have no `schema_migrations`, and stores up to version 3
- * had tables that their modules created on first use: those migrations use IF NOT EXISTS (and `adoptSqlite`
+ * had tables that their modules created on first use: the migrations that took them over (5–10) use IF NOT EXISTS (and `adoptSqlite`
  * where a table gained columns since), so they adopt what exists without change. To change the schema, append a
  * migration here — never edit one that has shipped.
  */
@@ -30,11 +30,13 @@ export interface DialectSql {
   real: string;
   /** A boolean column (SQLite stores 0/1). */
   bool: string;
+  /** An integer primary key numbered by the database. */
+  autoId: string;
 }
 
 export const DIALECTS: Record<Dialect, DialectSql> = {
-  sqlite: { dialect: "sqlite", real: "REAL", bool: "INTEGER" },
-  postgres: { dialect: "postgres", real: "DOUBLE PRECISION", bool: "BOOLEAN" },
+  sqlite: { dialect: "sqlite", real: "REAL", bool: "INTEGER", autoId: "INTEGER PRIMARY KEY AUTOINCREMENT" },
+  postgres: { dialect: "postgres", real: "DOUBLE PRECISION", bool: "BOOLEAN", autoId: "BIGSERIAL PRIMARY KEY" },
 };
 
 export interface Migration {
@@ -151,6 +153,33 @@ CREATE TABLE IF NOT EXISTS eval_choices (
   },
   {
     version: 4,
+    name: "router retrains: every decision of serve --retrain-every (serve/retrains.ts)",
+    // One row per background retrain of a served router: swapped in, kept out, or failed, with the held-back
+    // scores both routers got, so which router served when (and why) can be traced afterwards.
+    sql: (t) => `
+CREATE TABLE IF NOT EXISTS router_retrains (
+  id ${t.autoId},
+  at TEXT NOT NULL,
+  base TEXT NOT NULL,
+  live TEXT NOT NULL,
+  router TEXT NOT NULL,
+  datasets TEXT NOT NULL,
+  decision TEXT NOT NULL CHECK (decision IN ('swap','keep','failed')),
+  reason TEXT NOT NULL,
+  labels INTEGER NOT NULL,
+  train_queries INTEGER,
+  heldout_queries INTEGER,
+  compared INTEGER,
+  live_score ${t.real},
+  candidate_score ${t.real},
+  artifact TEXT,
+  artifact_sha256 TEXT,
+  seconds ${t.real} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS router_retrains_base ON router_retrains(base, id);`,
+  },
+  {
+    version: 5,
     name: "gateway exchange log and feedback labels (serve/log.ts, serve/labels.ts)",
     // The session index serves stickiness across processes; PostgreSQL also indexes the text a label's mean is
     // taken over (the SQLite planner drives that join from the small feedback table instead).
@@ -188,7 +217,7 @@ CREATE TABLE IF NOT EXISTS gateway_feedback (
 );`,
   },
   {
-    version: 5,
+    version: 6,
     name: "gateway client keys with budgets, rate limits and allowed models (serve/keys.ts)",
     sql: (t) => `
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -215,7 +244,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
       ]),
   },
   {
-    version: 6,
+    version: 7,
     name: "router artifacts saved by id (routing/artifacts.ts)",
     sql: () => `
 CREATE TABLE IF NOT EXISTS router_artifacts (
@@ -227,7 +256,7 @@ CREATE TABLE IF NOT EXISTS router_artifacts (
 );`,
   },
   {
-    version: 7,
+    version: 8,
     name: "caches: query embeddings (embed/cache-table.ts) and LLM responses (llm/cache.ts)",
     sql: sqliteOnly(`
 CREATE TABLE IF NOT EXISTS embeddings (
@@ -245,7 +274,7 @@ CREATE TABLE IF NOT EXISTS llm_cache (
 ) WITHOUT ROWID;`),
   },
   {
-    version: 8,
+    version: 9,
     name: "LLM-judge verdicts (llm/judge.ts) and thought templates (thought/templates.ts)",
     sql: sqliteOnly(`
 CREATE TABLE IF NOT EXISTS judge_results (
@@ -277,7 +306,7 @@ CREATE TABLE IF NOT EXISTS thought_templates (
 ) WITHOUT ROWID;`),
   },
   {
-    version: 9,
+    version: 10,
     name: "dashboard: traffic rollup, latency histogram, exchange text index and log indexes (ui/queries/)",
     // The dashboard reads the SQLite store only. The rollup and its watermark follow gateway_exchanges by rowid.
     sql: sqliteOnly(`
@@ -305,56 +334,6 @@ CREATE TABLE IF NOT EXISTS ui_gateway_rollup_state (
   last_rowid INTEGER NOT NULL
 );
 ${DASHBOARD_LOG_INDEXES}`),
-  },
-  {
-    version: 4,
-    name: "router retrains: every decision of serve --retrain-every (serve/retrains.ts)",
-    // One row per background retrain of a served router: swapped in, kept out, or failed, with the held-back
-    // scores both routers got, so which router served when (and why) can be traced afterwards.
-    sql: {
-      sqlite: `
-CREATE TABLE IF NOT EXISTS router_retrains (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  at TEXT NOT NULL,
-  base TEXT NOT NULL,
-  live TEXT NOT NULL,
-  router TEXT NOT NULL,
-  datasets TEXT NOT NULL,
-  decision TEXT NOT NULL CHECK (decision IN ('swap','keep','failed')),
-  reason TEXT NOT NULL,
-  labels INTEGER NOT NULL,
-  train_queries INTEGER,
-  heldout_queries INTEGER,
-  compared INTEGER,
-  live_score REAL,
-  candidate_score REAL,
-  artifact TEXT,
-  artifact_sha256 TEXT,
-  seconds REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS router_retrains_base ON router_retrains(base, id);`,
-      postgres: `
-CREATE TABLE IF NOT EXISTS router_retrains (
-  id BIGSERIAL PRIMARY KEY,
-  at TEXT NOT NULL,
-  base TEXT NOT NULL,
-  live TEXT NOT NULL,
-  router TEXT NOT NULL,
-  datasets TEXT NOT NULL,
-  decision TEXT NOT NULL CHECK (decision IN ('swap','keep','failed')),
-  reason TEXT NOT NULL,
-  labels INTEGER NOT NULL,
-  train_queries INTEGER,
-  heldout_queries INTEGER,
-  compared INTEGER,
-  live_score DOUBLE PRECISION,
-  candidate_score DOUBLE PRECISION,
-  artifact TEXT,
-  artifact_sha256 TEXT,
-  seconds DOUBLE PRECISION NOT NULL
-);
-CREATE INDEX IF NOT EXISTS router_retrains_base ON router_retrains(base, id);`,
-    },
   },
 ];
 

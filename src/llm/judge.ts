@@ -8,7 +8,7 @@ import type { ChatClient } from "./types.ts";
  * ground truth, answering a score in <answer></answer> tags (clamped to [0,1]). The verdict of every judged
  * response is kept in `judge_results` (status "ok" with the score, or "unparseable" with the raw text — an
  * unreadable verdict is not a 0); "ok" scores are also written to outcomes.judge, which distillation and
- * thought templates read. The table is migration 8 (data/migrations.ts).
+ * thought templates read. The table is migration 9 (data/migrations.ts).
  */
 
 export function judgePrompt(query: string, groundTruth: string, response: string): string {

@@ -6,7 +6,7 @@ import type { Redact } from "../util/redact.ts";
  * of routing data. Rows are buffered and written in one transaction a few milliseconds later (or when the
  * buffer fills), so the hot path costs an array push; `close()` flushes what is left. A write that fails
  * (another process holds the store's lock during an import) keeps its rows and retries: nothing answered is
- * lost, and no write error reaches a request or the process. Its tables are migration 4 (data/migrations.ts).
+ * lost, and no write error reaches a request or the process. Its tables are migration 5 (data/migrations.ts).
  */
 
 export interface Exchange {

@@ -5,7 +5,7 @@ import { blobToVector, vectorToBlob } from "../embed/cache-table.ts";
  * Thought templates live in the store, one row per (template set, source query). A template set is one
  * build configuration — summariser and ranking — so an LLM-written and an extractive set can sit side by
  * side and be compared. Each row carries the source query's task and embedding for retrieval. The table is
- * migration 8 (data/migrations.ts).
+ * migration 9 (data/migrations.ts).
  */
 
 /** One response a template was made from. */

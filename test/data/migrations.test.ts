@@ -165,7 +165,7 @@ test("every table is created by a numbered migration, not by the module that use
 
 test("an upgrade that fails half-way leaves the store as it was (one transaction)", () => {
   const path = oldStore();
-  // A log table from some other program, without the session column migration 4 indexes: that step fails.
+  // A log table from some other program, without the session column migration 5 indexes: that step fails.
   const raw = new Database(path);
   raw.exec("ALTER TABLE gateway_exchanges RENAME COLUMN session TO sess");
   const before = raw.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY name").all();

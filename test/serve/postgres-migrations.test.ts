@@ -64,6 +64,7 @@ describe("PostgreSQL gateway store: numbered migrations (real server)", { skip: 
         "gateway_exchanges",
         "gateway_feedback",
         "router_artifacts",
+        "router_retrains",
         "schema_migrations",
       ]);
     });
@@ -172,7 +173,7 @@ describe("PostgreSQL gateway store: numbered migrations (real server)", { skip: 
 
   test("a step that fails rolls the whole upgrade back", async () => {
     await withDatabase(async (url, sql) => {
-      // Some other program's table of that name, without the columns migration 4 indexes.
+      // Some other program's table of that name, without the columns migration 5 indexes.
       await sql.query("CREATE TABLE gateway_exchanges (request_id TEXT PRIMARY KEY)");
       await assert.rejects(PostgresGatewayStore.open(url), /column "at" does not exist/);
       assert.deepEqual(await tables(sql), ["gateway_exchanges"], "no schema_migrations, no other table");

@@ -14,7 +14,7 @@ const SCHEMA_LOCK = 7245019;
 
 /**
  * Databases made before the one migration scheme recorded their schema in `fusionkit_schema`, whose only
- * version (1) created the gateway tables exactly as migrations 4–6 do with IF NOT EXISTS: such a database is
+ * version (1) created the gateway tables exactly as migrations 5–7 do with IF NOT EXISTS: such a database is
  * adopted by running the list from the start, and the old table goes in the same transaction.
  */
 const LEGACY_TABLE = "fusionkit_schema";

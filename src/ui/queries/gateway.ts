@@ -5,7 +5,7 @@ import { FINE_SPAN_MS, histogramPercentiles, LEVELS, wordQuery } from "./rollup.
  * The gateway's traffic for the dashboard: charts and totals over a time window from the rollup (rollup.ts:
  * pre-aggregated per slot, so their cost follows the window's slot count, not the log size), and the exchange log
  * itself one page at a time (newest first, keyset pagination) over the indexes below, which keep its counts and
- * filters index-only scans of the window (migration 9, data/migrations.ts).
+ * filters index-only scans of the window (migration 10, data/migrations.ts).
  */
 
 /** Buckets per chart: enough to see a trend, few enough to draw and send quickly. */

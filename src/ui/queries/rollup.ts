@@ -11,7 +11,7 @@ import type Database from "better-sqlite3";
  * The rollup follows the exchange log by rowid: each catch-up aggregates only the rows logged since the last
  * one, in one IMMEDIATE transaction that also moves the watermark, so two dashboards over one store never count
  * a row twice. It counts what was logged: an exchange deleted from the log later stays counted. Its tables are
- * migration 9 (data/migrations.ts).
+ * migration 10 (data/migrations.ts).
  */
 
 /** Slot widths in ms: fine for short windows, coarse for long ones. */
