@@ -35,13 +35,17 @@ export interface TrainOptions {
 /** Create a router by name, fit it on the training set, learn the objective's scales: a ready artifact. */
 export function trainRouter(name: string, data: TrainingSet, o: TrainOptions): LoadedArtifact {
   if (data.queries.length === 0) throw new DataError(null, null, "the training set has no queries");
-  const params = o.params ?? {};
-  const router = createRouter(name, params);
+  const router = createRouter(name, o.params ?? {});
   router.fit(data);
+  return fittedArtifact(name, router, data, o);
+}
+
+/** The artifact of a router already fitted on `data` (e.g. by an evaluation): its scales learned from the same data. */
+export function fittedArtifact(name: string, router: Router, data: TrainingSet, o: TrainOptions): LoadedArtifact {
   return {
     router,
     name,
-    params,
+    params: o.params ?? {},
     scales: learnScales(
       data.queries.map((q) => q.task),
       data.performance,

@@ -5,12 +5,17 @@ import { importPath } from "../../data/import.ts";
 import { stratifiedSplit } from "../../data/split.ts";
 import type { Store } from "../../data/store.ts";
 import { seedEmbeddingCache } from "../../embed/bundled.ts";
+import type { Embedder } from "../../embed/embedder.ts";
 import { createEmbedder, DEFAULT_EMBEDDER, EMBEDDER_SPEC_HELP } from "../../embed/registry.ts";
 import type { EvalResult } from "../../eval/evaluate.ts";
 import { runEvaluation } from "../../eval/run.ts";
 import { saveEvalRun } from "../../eval/runs.ts";
 import { fmt, formatEvalTable, leadingRouter, usd, writeEvalReport } from "../../report/eval-report.ts";
+import { fittedArtifact, saveRouterToStore } from "../../routing/artifacts.ts";
+import { buildTrainingSet } from "../../routing/dataset.ts";
+import { DEFAULT_KNOB } from "../../routing/objective.ts";
 import { createRouter, DEFAULT_ROUTER, ROUTER_NAMES } from "../../routing/registry.ts";
+import type { Router } from "../../routing/router.ts";
 import { progress } from "../../util/progress.ts";
 import { openStore } from "../options.ts";
 import { DEFAULT_SCENARIOS, evalJson, parseRouters, parseScenarios } from "./eval.ts";
@@ -79,16 +84,23 @@ export function registerDemo(program: Command): void {
         );
         const summary: Array<{ dataset: string; result: EvalResult }> = [];
         for (const b of bundles) {
+          // The default router the evaluation fits is kept, so `fusionkit init` serves it (no second training).
+          let fittedDefault: Router | null = null;
           const result = await runEvaluation({
             store,
             dataset: b.dataset,
             split: "test",
             embedder,
             routers,
-            create: createRouter,
+            create: (name) => {
+              const r = createRouter(name);
+              if (name === DEFAULT_ROUTER) fittedDefault = r;
+              return r;
+            },
             scenarios,
             log,
           });
+          if (fittedDefault) await saveDefaultRouter(store, b.dataset, fittedDefault, result, embedder, log);
           const settings = { command: "demo", routers, artifacts: [], scenarios, embedder: embedder.name };
           saveEvalRun(store.db, b.dataset, settings, result, evalJson(b.dataset, result));
           const dir = resolve(opts.out, b.dataset);
@@ -107,6 +119,28 @@ export function registerDemo(program: Command): void {
         store.close();
       }
     });
+}
+
+/**
+ * Save the default router the demo trained as `<dataset>/auto`, the id `fusionkit train` would give it, so
+ * `fusionkit init` right after the demo serves it. Its scales come from the same train split it was fitted on.
+ */
+async function saveDefaultRouter(
+  store: Store,
+  dataset: string,
+  router: Router,
+  result: EvalResult,
+  embedder: Embedder,
+  log: (line: string) => void,
+): Promise<void> {
+  const train = await buildTrainingSet(store, { dataset, split: "train", embedder, candidates: result.candidates });
+  const id = `${dataset}/${DEFAULT_ROUTER}`;
+  saveRouterToStore(
+    store,
+    id,
+    fittedArtifact(DEFAULT_ROUTER, router, train, { knob: DEFAULT_KNOB, embedder: train.embedder }),
+  );
+  log(`${dataset}: saved the trained ${DEFAULT_ROUTER} router in ${store.path} as "${id}" (fusionkit init serves it)`);
 }
 
 /** Import each bundled dataset the store lacks, and give RouteProfile its seeded split once. */

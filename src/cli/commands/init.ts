@@ -17,7 +17,7 @@ import { DEFAULT_KNOB } from "../../routing/objective.ts";
 import { parseServeConfig } from "../../serve/config.ts";
 import { openStore, requireSplit, resolveDataset } from "../options.ts";
 
-/** The router `init` trains when the store has none saved: fast to train and strong on the bundled data. */
+/** The router `init` trains when the store has none saved for the dataset (after `fusionkit demo` it has `<dataset>/auto`). */
 const INIT_ROUTER = "knn";
 
 interface InitFlags {
