@@ -25,7 +25,6 @@ import {
   aiq,
   apgr,
   type CallCurve,
-  callCurve,
   choiceMeans,
   compareTasks,
   cpt,
@@ -33,7 +32,9 @@ import {
   meanReward,
   type PerfCost,
   perTaskMeans,
+  strongWeak,
   taskRanges,
+  twoModelCurve,
 } from "./metrics.ts";
 import {
   DEFAULT_CALL_LATENCY_MS,
@@ -216,21 +217,23 @@ export function evaluateRouters(
       `${entry.name}: ${fitSeconds ? `trained in ${fitSeconds.toFixed(2)} s, ` : ""}predicted ${n} queries in ${predictSeconds.toFixed(2)} s`,
     );
 
+    // A router whose predictor depends on the objective (auto) predicts once and recombines per knob.
+    const under = (knob: Knob): Prediction => (pred.underKnob ? maskUnknown(pred.underKnob(knob), test) : pred);
     const frontier = lambdas.map((lambda) => {
-      const m = choiceMeans(test, choose(pred, c, { lambda }, routerScales, tasks));
+      const m = choiceMeans(test, choose(under({ lambda }), c, { lambda }, routerScales, tasks));
       return { lambda, cost: m.cost, performance: m.performance };
     });
     const twoModel = pair ? twoModelMetrics(test, pred, pair) : undefined;
     const fine = fineLambdas.map((lambda) => ({
       lambda,
-      ...choiceMeans(test, choose(pred, c, { lambda }, routerScales, tasks)),
+      ...choiceMeans(test, choose(under({ lambda }), c, { lambda }, routerScales, tasks)),
     }));
     const matchBestSingle = cheapestMatch(fine, bestSingle);
     const atBudget = bestWithinBudget(fine, COST_RATIO_TARGET * bestSingle.cost);
 
     for (const scenario of opts.scenarios) {
       const knob: Knob = { scenario };
-      const choices = choose(pred, c, knob, routerScales, tasks);
+      const choices = choose(under(knob), c, knob, routerScales, tasks);
       const m = choiceMeans(test, choices);
       const { alpha, beta } = SCENARIOS[scenario];
       const judged = scenario === "llm-judge" && test.judge && judgeRanges;
@@ -386,47 +389,17 @@ function usage(choices: Int32Array, keys: string[]): Record<string, number> {
   return out;
 }
 
-/** Strong = the candidate with the higher mean train performance (ties: the dearer one), as in RouteLLM. */
-function strongWeak(train: TrainingSet): { strong: number; weak: number } {
-  const means = [0, 1].map((j) => {
-    let p = 0;
-    let k = 0;
-    let n = 0;
-    for (let i = 0; i < train.queries.length; i++) {
-      const v = train.performance[i * 2 + j] as number;
-      if (Number.isNaN(v)) continue;
-      p += v;
-      k += train.cost[i * 2 + j] as number;
-      n++;
-    }
-    return { p: n ? p / n : -Infinity, k: n ? k / n : 0 };
-  });
-  const [a, b] = means as [{ p: number; k: number }, { p: number; k: number }];
-  const strong = a.p > b.p || (a.p === b.p && a.k >= b.k) ? 0 : 1;
-  return { strong, weak: 1 - strong };
-}
-
 /**
  * RouteLLM's view of a two-model router: the score of a query is the predicted performance gain of the
- * strong model over the weak one; the threshold sweep over it gives APGR and CPT. Queries where either
- * model has no outcome are left out.
+ * strong model over the weak one (from the router's ranking scores when it gives them); the threshold
+ * sweep over it gives APGR and CPT. Queries where either model has no outcome are left out.
  */
 function twoModelMetrics(
   test: TrainingSet,
   pred: Prediction,
   pair: { strong: number; weak: number },
 ): { apgr: number; cpt50: number; cpt80: number; strongCallCurve: CallCurve } | undefined {
-  const rows: number[] = [];
-  for (let i = 0; i < test.queries.length; i++)
-    if (!Number.isNaN(test.performance[i * 2] as number) && !Number.isNaN(test.performance[i * 2 + 1] as number))
-      rows.push(i);
-  if (rows.length === 0) return undefined;
-  const weak = Float64Array.from(rows, (i) => test.performance[i * 2 + pair.weak] as number);
-  const strong = Float64Array.from(rows, (i) => test.performance[i * 2 + pair.strong] as number);
-  const score = Float64Array.from(rows, (i) => {
-    const d = (pred.performance[i * 2 + pair.strong] as number) - (pred.performance[i * 2 + pair.weak] as number);
-    return Number.isNaN(d) ? -Infinity : d;
-  });
-  const curve = callCurve(weak, strong, score);
+  const curve = twoModelCurve(test, pred.rankingScore ?? pred.performance, pair);
+  if (!curve) return undefined;
   return { apgr: apgr(curve), cpt50: cpt(curve, 0.5), cpt80: cpt(curve, 0.8), strongCallCurve: curve };
 }

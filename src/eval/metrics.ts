@@ -204,6 +204,54 @@ export function compareTasks(
 // CPT(p) = the smallest strong-call share at which performance reaches weak + p·(strong − weak).
 // ---------------------------------------------------------------------------------------------------------
 
+/**
+ * Strong = the candidate with the higher mean performance (ties: the dearer one), weak = the other, as in
+ * RouteLLM; `m` has exactly two candidate columns.
+ */
+export function strongWeak(m: OutcomeMatrix): { strong: number; weak: number } {
+  const n = m.performance.length / 2;
+  const means = [0, 1].map((j) => {
+    let p = 0;
+    let k = 0;
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      const v = m.performance[i * 2 + j] as number;
+      if (Number.isNaN(v)) continue;
+      p += v;
+      k += m.cost[i * 2 + j] as number;
+      count++;
+    }
+    return { p: count ? p / count : -Infinity, k: count ? k / count : 0 };
+  });
+  const [a, b] = means as [{ p: number; k: number }, { p: number; k: number }];
+  const strong = a.p > b.p || (a.p === b.p && a.k >= b.k) ? 0 : 1;
+  return { strong, weak: 1 - strong };
+}
+
+/**
+ * The strong/weak call curve of a two-candidate prediction over the rows where both outcomes are known:
+ * each query scored by score(strong) − score(weak) (a missing score ranks last). Null when no row has both.
+ */
+export function twoModelCurve(
+  m: OutcomeMatrix,
+  score: ArrayLike<number>,
+  pair: { strong: number; weak: number },
+): CallCurve | null {
+  const n = m.performance.length / 2;
+  const rows: number[] = [];
+  for (let i = 0; i < n; i++)
+    if (!Number.isNaN(m.performance[i * 2] as number) && !Number.isNaN(m.performance[i * 2 + 1] as number))
+      rows.push(i);
+  if (rows.length === 0) return null;
+  const weak = Float64Array.from(rows, (i) => m.performance[i * 2 + pair.weak] as number);
+  const strong = Float64Array.from(rows, (i) => m.performance[i * 2 + pair.strong] as number);
+  const gain = Float64Array.from(rows, (i) => {
+    const d = (score[i * 2 + pair.strong] as number) - (score[i * 2 + pair.weak] as number);
+    return Number.isNaN(d) ? -Infinity : d;
+  });
+  return callCurve(weak, strong, gain);
+}
+
 export interface CallCurve {
   /** Share of queries sent to the strong model, from 0 to 1, increasing. */
   strongShare: number[];

@@ -32,7 +32,12 @@ export class WithJudge implements Router {
 
   predict(queries: RouteQuery[], opts?: { explain?: boolean }): Prediction {
     const pred = this.main.predict(queries, opts);
-    if (this.judge) pred.judge = this.judge.predict(queries).performance;
+    if (!this.judge) return pred;
+    const judge = this.judge.predict(queries).performance;
+    pred.judge = judge;
+    // Knob-specific predictions carry the same judge head.
+    const under = pred.underKnob;
+    if (under) pred.underKnob = (knob) => ({ ...under(knob), judge });
     return pred;
   }
 

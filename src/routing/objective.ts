@@ -204,6 +204,11 @@ export function choose(
   return out;
 }
 
+/** The predictions to choose from under a knob (a router may predict differently per objective). */
+export function predictionFor(pred: Prediction, knob: Knob): Prediction {
+  return pred.underKnob ? pred.underKnob(knob) : pred;
+}
+
 /** Row i of a batch prediction as views (no copy). */
 export function predictionRow(pred: Prediction, i: number, nCandidates: number): PredictionRow {
   const a = i * nCandidates;

@@ -1,7 +1,7 @@
 import { UsageError } from "../data/errors.ts";
 import { artifactEmbedder, type LoadedArtifact } from "./artifacts.ts";
 import { toRouteQuery } from "./dataset.ts";
-import { type Knob, predictionRow, rank, scaleFor } from "./objective.ts";
+import { type Knob, predictionFor, predictionRow, rank, scaleFor } from "./objective.ts";
 import type { RankedCandidate, RouteQuery } from "./router.ts";
 
 export interface RouteQueryOptions {
@@ -34,7 +34,7 @@ export async function routeQuery(
       `scenario llm-judge ranks by predicted LLM-judge scores, and router ${loaded.source} was trained on data without any; choose another scenario or retrain after "fusionkit judge"`,
     );
   const ranked = rank(
-    predictionRow(pred, 0, loaded.candidates.length),
+    predictionRow(predictionFor(pred, knob), 0, loaded.candidates.length),
     loaded.candidateInfo,
     knob,
     scaleFor(loaded.scales, query.task),

@@ -53,6 +53,17 @@ export interface Prediction {
   judge?: Float64Array;
   /** Optional per-(query, candidate) explanation, e.g. "7 of 10 nearest neighbours solved it". */
   reasons?: string[];
+  /**
+   * The predictions to choose from under a given objective, for a router whose choice of predictor depends
+   * on what is served (`auto` picks, per task and per scenario or λ, the predictor that won out of fold
+   * for that objective). Absent: these predictions serve every knob.
+   */
+  underKnob?: (knob: Knob) => Prediction;
+  /**
+   * Scores (n × c) a strong/weak threshold sweep ranks queries by (RouteLLM's APGR/CPT: the strong model
+   * is called where score(strong) − score(weak) is above the threshold), when they are not `performance`.
+   */
+  rankingScore?: Float64Array;
 }
 
 export interface RankedCandidate {

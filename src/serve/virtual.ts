@@ -4,6 +4,7 @@ import {
   type Knob,
   knobLabel,
   type PredictionRow,
+  predictionFor,
   predictionRow,
   rank,
   type Scale,
@@ -53,12 +54,13 @@ export async function rankText(
   knob: Knob,
   task: string | null,
 ): Promise<RankedCandidate[]> {
-  const key = task ? `${task}\u0000${text}` : text;
+  // The knob is part of the key: a router may predict differently per objective (auto).
+  const key = `${knobLabel(knob)}\u0000${task ?? ""}\u0000${text}`;
   let row = r.decisions.get(key);
   if (!row) {
     const embedding = await r.embedder.embed(text);
     const pred = r.router.predict([{ text, embedding, task, domain: task ? domainOfTask(task) : null }]);
-    row = predictionRow(pred, 0, r.candidates.length);
+    row = predictionRow(predictionFor(pred, knob), 0, r.candidates.length);
     r.decisions.set(key, row);
   }
   const scale: Scale = scaleFor(r.scales, task);

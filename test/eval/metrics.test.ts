@@ -12,7 +12,9 @@ import {
   nonDecreasingHull,
   type OutcomeMatrix,
   perTaskMeans,
+  strongWeak,
   taskRanges,
+  twoModelCurve,
 } from "../../src/eval/metrics.ts";
 
 const close = (a: number, b: number, msg?: string) => assert.ok(Math.abs(a - b) < 1e-12, msg ?? `${a} ≠ ${b}`);
@@ -91,6 +93,28 @@ test("RouteLLM call curve, APGR and CPT on a hand-computed case", () => {
   close(cpt(flat, 0.8), 0.8);
   // No gap between the models: undefined.
   assert.ok(Number.isNaN(apgr(callCurve(weak, weak, new Float64Array(4)))));
+});
+
+test("strong/weak pair and the two-model curve from a prediction's scores", () => {
+  // Columns: 0 = weak (mean 0.5), 1 = strong (mean 0.75); row 4 has no weak outcome and is left out.
+  const m = {
+    candidates: ["w", "s"],
+    performance: Float64Array.from([1, 1, 0, 1, 0, 1, 1, 0, Number.NaN, 1]),
+    cost: Float64Array.from([1, 5, 1, 5, 1, 5, 1, 5, 1, 5]),
+  };
+  const pair = strongWeak(m);
+  assert.deepEqual(pair, { strong: 1, weak: 0 });
+  // score(strong) − score(weak): 0.1, 0.9, 0.5, 0.5 — the hand-computed case above.
+  const score = Float64Array.from([0, 0.1, 0, 0.9, 0.25, 0.75, 0.25, 0.75, 0, 9]);
+  const curve = twoModelCurve(m, score, pair);
+  assert.ok(curve);
+  assert.deepEqual(curve.strongShare, [0, 0.25, 0.75, 1]);
+  close(apgr(curve), 0.875);
+  // Equal means: the dearer candidate is the strong one.
+  assert.deepEqual(strongWeak({ ...m, performance: Float64Array.from([1, 1, 0, 0, 1, 1, 0, 0, 1, 1]) }), {
+    strong: 1,
+    weak: 0,
+  });
 });
 
 test("non-decreasing convex hull and AIQ on a hand-computed case", () => {

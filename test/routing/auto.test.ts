@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { AutoRouter, innerFolds, LARGE_SET, nearestLambda } from "../../src/routing/auto.ts";
+import { sigmoid } from "../../src/routing/math.ts";
+import { choose, learnScales, predictionFor } from "../../src/routing/objective.ts";
+import { createRouter } from "../../src/routing/registry.ts";
+import type { Router, TrainingSet } from "../../src/routing/router.ts";
+import { applyStack, fitStack } from "../../src/routing/stack.ts";
+import { Rng } from "../../src/util/prng.ts";
+import { CANDIDATES, toyQuery, toySet } from "./toy.ts";
+
+const close = (a: number, b: number, tol: number) => assert.ok(Math.abs(a - b) < tol, `${a} ≉ ${b} (±${tol})`);
+
+function auto(params: Record<string, unknown> = {}): AutoRouter {
+  return new AutoRouter(params, (name, p) => createRouter(name, p) as Router);
+}
+
+test("logistic stack: a constant input leaves the intercept at the logit of the success rate", () => {
+  // One candidate, one input fixed at 0.5 (logit 0): only the intercept can fit y = 1, 1, 1, 0, so it
+  // solves Σ(σ(w₀) − y) + 0.01·w₀ = 0, i.e. σ(w₀) ≈ 3/4 (the tiny intercept ridge moves it by < 0.01).
+  const input = Float64Array.from([0.5, 0.5, 0.5, 0.5]);
+  const y = Float64Array.from([1, 1, 1, 0]);
+  const [w] = fitStack([input], y, 1, [0, 1, 2, 3]);
+  assert.ok(w);
+  close(sigmoid(w[0] as number), 0.75, 0.01);
+  close(applyStack([w], [input], 4)[0] as number, 0.75, 0.01);
+});
+
+test("logistic stack: learns to trust the informative input and ignore the noise", () => {
+  // Outcomes drawn with probability p; input 1 is p itself, input 2 is unrelated noise.
+  const rng = new Rng(5);
+  const n = 4000;
+  const p = Float64Array.from({ length: n }, () => 0.1 + 0.8 * rng.next());
+  const noise = Float64Array.from({ length: n }, () => 0.1 + 0.8 * rng.next());
+  const y = Float64Array.from(p, (v) => (rng.next() < v ? 1 : 0));
+  const [w] = fitStack([p, noise], y, 1, [...Array(n).keys()]);
+  assert.ok(w);
+  close(w[1] as number, 1, 0.15);
+  close(w[2] as number, 0, 0.15);
+  close(w[0] as number, 0, 0.15);
+});
+
+test("λ grid lookup: exact 0, otherwise nearest on a log scale", () => {
+  const grid = [0, 1, 10, 100];
+  assert.equal(nearestLambda(grid, 0), 0);
+  assert.equal(nearestLambda(grid, 3), 1); // ln 3 = 1.10 < ln(10/3) = 1.20
+  assert.equal(nearestLambda(grid, 4), 2);
+  assert.equal(nearestLambda(grid, 1e-9), 1);
+  assert.equal(nearestLambda(grid, 1e9), 3);
+});
+
+test("inner folds: 5, or 3 from LARGE_SET queries on; never more than the queries", () => {
+  assert.equal(innerFolds(100), 5);
+  assert.equal(innerFolds(LARGE_SET), 3);
+  assert.equal(innerFolds(LARGE_SET, 5), 5);
+  assert.equal(innerFolds(3), 3);
+});
+
+test("auto chooses per objective: learned routing for performance, the task's cheap model when cost dominates", () => {
+  const data = toySet(240, 3);
+  const r = auto();
+  r.fit(data);
+  // Performance-first: on task a the big model solves the 1 in 4 queries of cluster 1, which a learned
+  // router finds and the task's best model (cheap) cannot.
+  const perf = r.choice("a");
+  assert.notEqual(perf.policy, "task-best");
+  assert.ok(perf.score > perf.fallbackScore + perf.se);
+  // A willingness to pay so low that any extra cost outweighs a solved query: the cheapest model everywhere.
+  const stingy = { lambda: 1e3 };
+  assert.equal(r.choice("a", stingy).policy, "task-best");
+  const queries = toySet(40, 9).queries;
+  const pred = r.predict(queries);
+  assert.ok(pred.underKnob, "auto predicts per knob");
+  const scales = learnScales(
+    data.queries.map((q) => q.task),
+    data.performance,
+    data.cost,
+    CANDIDATES.length,
+  );
+  const tasks = queries.map((q) => q.task);
+  const picks = choose(predictionFor(pred, stingy), CANDIDATES.length, stingy, scales, tasks);
+  assert.ok(
+    [...picks].every((j) => j === 0),
+    "cheap for every query",
+  );
+  const perfPicks = choose(pred, CANDIDATES.length, { scenario: "performance-first" }, scales, tasks);
+  assert.ok(
+    [...perfPicks].some((j) => j === 1),
+    "performance-first sends some queries to big",
+  );
+  // Saved and restored, the choices per knob survive.
+  const copy = auto();
+  copy.restore(JSON.parse(JSON.stringify(r.state())), CANDIDATES);
+  assert.deepEqual(copy.choices({ scenario: "balance" }), r.choices({ scenario: "balance" }));
+  assert.deepEqual(copy.choice("a", stingy), r.choice("a", stingy));
+});
+
+test("two candidates: auto ranks strong/weak calls by the policy with the best out-of-fold APGR", () => {
+  // The strong model solves everything; the weak one only cluster 0. One task, so the task's best model
+  // ranks every query alike (APGR 0.5) while a learned router can tell the clusters apart.
+  const rng = new Rng(11);
+  const candidates = [CANDIDATES[0], CANDIDATES[1]] as TrainingSet["candidates"];
+  const queries = Array.from({ length: 200 }, (_, i) => toyQuery("a", i % 2, rng));
+  const performance = Float64Array.from(queries.flatMap((_, i) => [i % 2 === 0 ? 1 : 0, 1]));
+  const cost = Float64Array.from(queries.flatMap(() => [1, 10]));
+  const data: TrainingSet = { candidates, queries, performance, cost, judge: null };
+  const r = auto();
+  r.fit(data);
+  assert.notEqual(r.rankingPolicy(), "task-best");
+  const fresh = [toyQuery("a", 0, rng), toyQuery("a", 1, rng)];
+  const pred = r.predict(fresh);
+  assert.ok(pred.rankingScore);
+  const gain = (i: number) => (pred.rankingScore?.[i * 2 + 1] as number) - (pred.rankingScore?.[i * 2] as number);
+  assert.ok(gain(1) > gain(0) + 0.3, `cluster 1 needs the strong model more: ${gain(1)} vs ${gain(0)}`);
+});
