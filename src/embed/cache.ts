@@ -62,15 +62,31 @@ export class CachedEmbedder implements Embedder {
     if (missing.size > 0) {
       const todo = [...missing];
       const bar = todo.length >= PROGRESS_MIN ? progress(this.label, todo.length) : null;
+      const chunks: [string, string][][] = [];
+      for (let i = 0; i < todo.length; i += WRITE_CHUNK) chunks.push(todo.slice(i, i + WRITE_CHUNK));
+      const started: Promise<Float32Array[]>[] = [];
+      const start = (c: number) => {
+        if (c >= chunks.length) return;
+        const p = this.inner.embed(chunks[c].map(([, t]) => t));
+        p.catch(() => {}); // awaited in turn below; not an unhandled rejection while earlier chunks finish
+        started[c] = p;
+      };
       try {
-        for (let i = 0; i < todo.length; i += WRITE_CHUNK) {
-          const chunk = todo.slice(i, i + WRITE_CHUNK);
-          const vectors = await this.inner.embed(chunk.map(([, t]) => t));
+        // Two chunks in flight: while one is written to the store (and while its slowest batch finishes)
+        // the next is already embedding, so a pooled embedder's threads do not wait between chunks.
+        start(0);
+        start(1);
+        let done = 0;
+        for (let c = 0; c < chunks.length; c++) {
+          const vectors = await started[c];
+          start(c + 2);
+          const chunk = chunks[c];
           this.embedded += chunk.length;
           const entries = chunk.map(([h], k): [string, Float32Array] => [h, vectors[k]]);
           this.cache.put(this.name, entries);
           for (const [h, v] of entries) found.set(h, v);
-          bar?.update(Math.min(i + WRITE_CHUNK, todo.length));
+          done += chunk.length;
+          bar?.update(done);
         }
       } finally {
         bar?.stop();

@@ -1,19 +1,26 @@
 import { Worker } from "node:worker_threads";
 
 /**
- * Worker threads that each hold their own copy of the USE model and embed a share of a large call, so
- * embedding uses every core (TensorFlow.js' WASM backend runs on one thread). Started on first use, kept
- * for the process's life; an idle worker does not keep the process alive.
+ * Worker threads that each hold their own copy of the USE model, so embedding uses every core
+ * (TensorFlow.js' WASM backend runs on one thread). Batches wait in one queue and go to whichever worker
+ * is free: on a shared machine one thread can be slowed for seconds, and a fixed share per thread would
+ * leave the other idle at the end. Started on first use, kept for the process's life; an idle worker
+ * does not keep the process alive.
  */
 
+/** Batches sent to a worker before it answers: the next is already there when one finishes. */
+const IN_FLIGHT_PER_WORKER = 2;
+
 interface Job {
-  resolve(v: Float32Array[]): void;
+  texts: string[];
+  resolve(v: Float32Array): void;
   reject(e: Error): void;
 }
 
+/** A worker's answer: the batch's unit vectors row after row (its buffer is transferred, not copied). */
 interface Reply {
   id: number;
-  vectors?: Float32Array[];
+  vectors?: Float32Array;
   error?: string;
 }
 
@@ -23,7 +30,7 @@ class PoolWorker {
   private next = 0;
   dead: Error | null = null;
 
-  constructor() {
+  constructor(onFree: () => void) {
     // The built package runs use-worker.js; from sources (.ts through tsx) the worker first registers
     // tsx in its own thread (a worker does not inherit the loader the main thread registered).
     const ts = import.meta.url.endsWith(".ts");
@@ -40,48 +47,77 @@ class PoolWorker {
       this.jobs.delete(r.id);
       if (this.jobs.size === 0) this.worker.unref();
       if (r.error !== undefined) job.reject(new Error(`USE embedding worker: ${r.error}`));
-      else job.resolve(r.vectors ?? []);
+      else if (!(r.vectors instanceof Float32Array)) job.reject(new Error("USE embedding worker sent no vectors"));
+      else job.resolve(r.vectors);
+      onFree();
     });
     const fail = (e: Error) => {
+      if (this.dead) return;
       this.dead = e;
       for (const job of this.jobs.values()) job.reject(e);
       this.jobs.clear();
+      onFree();
     };
     this.worker.on("error", fail);
     this.worker.on("exit", (code) => fail(new Error(`USE embedding worker exited with code ${code}`)));
   }
 
-  run(texts: string[]): Promise<Float32Array[]> {
-    if (this.dead) return Promise.reject(this.dead);
+  get busy(): number {
+    return this.jobs.size;
+  }
+
+  send(job: Job): void {
     const id = this.next++;
     // Busy: keep the process alive until the reply comes (a new worker starts referenced).
     this.worker.ref();
+    this.jobs.set(id, job);
+    this.worker.postMessage({ id, texts: job.texts });
+  }
+}
+
+export class UsePool {
+  readonly size: number;
+  private readonly workers: (PoolWorker | undefined)[];
+  private readonly queue: Job[] = [];
+
+  constructor(size: number) {
+    this.size = size;
+    this.workers = new Array(size);
+  }
+
+  /**
+   * Embed one batch of prepared texts on the first free worker (started, or restarted after a crash, on
+   * demand); batches are handed out in the order they were given. Resolves with the batch's unit vectors
+   * row after row.
+   */
+  embedBatch(texts: string[]): Promise<Float32Array> {
     return new Promise((resolve, reject) => {
-      this.jobs.set(id, { resolve, reject });
-      this.worker.postMessage({ id, texts });
+      this.queue.push({ texts, resolve, reject });
+      this.dispatch();
     });
   }
-}
 
-class UsePool {
-  private workers: PoolWorker[] = [];
-
-  /** Embed prepared texts on worker `w` (started, or restarted after a crash, on demand). */
-  run(w: number, texts: string[]): Promise<Float32Array[]> {
-    if (texts.length === 0) return Promise.resolve([]);
-    let worker = this.workers[w];
-    if (!worker || worker.dead) {
-      worker = new PoolWorker();
-      this.workers[w] = worker;
-    }
-    return worker.run(texts);
+  private dispatch(): void {
+    for (let round = 0; round < IN_FLIGHT_PER_WORKER; round++)
+      for (let w = 0; w < this.size && this.queue.length > 0; w++) {
+        let worker = this.workers[w];
+        if (!worker || worker.dead) {
+          worker = new PoolWorker(() => this.dispatch());
+          this.workers[w] = worker;
+        }
+        if (worker.busy <= round) worker.send(this.queue.shift() as Job);
+      }
   }
 }
 
-let pool: UsePool | null = null;
+const pools = new Map<number, UsePool>();
 
-/** The process's pool (workers are started per index on first use). */
-export function usePool(): UsePool {
-  if (!pool) pool = new UsePool();
+/** The process's pool of `size` workers (started per index on first use). */
+export function usePool(size: number): UsePool {
+  let pool = pools.get(size);
+  if (!pool) {
+    pool = new UsePool(size);
+    pools.set(size, pool);
+  }
   return pool;
 }

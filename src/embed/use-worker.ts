@@ -1,15 +1,18 @@
 import { parentPort } from "node:worker_threads";
-import { embedPrepared } from "./use.ts";
+import { embedUseBatch } from "./use-model.ts";
 
-/** A worker of the USE pool (use-pool.ts): embeds the prepared texts it is sent, one job at a time. */
-parentPort?.on("message", async (msg: { id: number; texts: string[] }) => {
-  try {
-    const vectors = await embedPrepared(msg.texts);
-    parentPort?.postMessage(
-      { id: msg.id, vectors },
-      vectors.map((v) => v.buffer as ArrayBuffer),
-    );
-  } catch (e) {
-    parentPort?.postMessage({ id: msg.id, error: (e as Error).message });
-  }
+/**
+ * A worker of the USE pool (use-pool.ts): embeds the batches it is sent one after another (the pool
+ * sends the next before this one is done) and hands each result's buffer back without copying it.
+ */
+let previous: Promise<void> = Promise.resolve();
+parentPort?.on("message", (msg: { id: number; texts: string[] }) => {
+  previous = previous.then(async () => {
+    try {
+      const vectors = await embedUseBatch(msg.texts);
+      parentPort?.postMessage({ id: msg.id, vectors }, [vectors.buffer as ArrayBuffer]);
+    } catch (e) {
+      parentPort?.postMessage({ id: msg.id, error: (e as Error).message });
+    }
+  });
 });
