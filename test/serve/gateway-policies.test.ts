@@ -119,6 +119,20 @@ describe("gateway: multi-call policies", { timeout: 600_000 }, () => {
     await fake?.stop();
   });
 
+  test("GET /v1/models lists the served policies beside the router models", async () => {
+    const listed = (await (await fetch(`${gw.url}/v1/models`)).json()) as {
+      data: { id: string; owned_by: string; description?: string }[];
+    };
+    const ids = listed.data.map((m) => m.id);
+    for (const name of ["fusionkit/cascade", "fusionkit/vote"]) {
+      const m = listed.data.find((x) => x.id === name);
+      assert.ok(m, `${name} in ${ids.join(", ")}`);
+      assert.equal(m.owned_by, "fusionkit");
+      assert.match(m.description ?? "", /multi-call policy '(cascade|vote)' over \d+ configured candidates/);
+    }
+    assert.ok(ids.includes(models[0] as string), "upstream models still listed");
+  });
+
   test("cascade stops after the cheap stage when its answers agree", async () => {
     await configure({ [stage1[0] as string]: "The answer is (B).", [stage1[1] as string]: "(B)", [stage2]: "(C)" });
     const { r, text } = await ask("fusionkit/cascade");
