@@ -33,6 +33,7 @@ const ConfigSchema = z.strictObject({
       lambda: z.number().nonnegative().optional(),
       routeOn: z.enum(["conversation", "last-user"]).optional(),
       routeChars: z.int().positive().optional(),
+      sessionTolerance: z.number().nonnegative().optional(),
     })
     .refine((d) => d.scenario === undefined || d.lambda === undefined, "give scenario or lambda, not both")
     .optional(),
@@ -80,6 +81,7 @@ export interface ServeSettings {
   breakerThreshold: string;
   breakerCooldownMs: string;
   sessionTtl: string;
+  sessionTolerance: string;
   shutdownGraceMs: string;
   /** `--retrain-every`: new labels (e.g. "50") or a period ("10m"); unset: no background retraining. */
   retrainEvery?: string;
@@ -119,6 +121,7 @@ export function parseServeConfig(text: string, file: string): ServeConfig {
   if (d?.lambda !== undefined) s.lambda = String(d.lambda);
   if (d?.routeOn !== undefined) s.routeOn = d.routeOn;
   if (d?.routeChars !== undefined) s.routeChars = String(d.routeChars);
+  if (d?.sessionTolerance !== undefined) s.sessionTolerance = String(d.sessionTolerance);
   if (data.thought?.set !== undefined) s.thoughtSet = data.thought.set;
   if (data.thought?.always !== undefined) s.thought = data.thought.always;
   if (data.keys?.required !== undefined) s.auth = data.keys.required;

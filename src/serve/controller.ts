@@ -51,6 +51,8 @@ export interface GatewayDeps {
   thoughtByDefault: boolean;
   /** How many ranked candidates the x-fusionkit-candidates header lists. */
   headerCandidates: number;
+  /** Sessions spread over the candidates within this much of the top score (0: the top one). */
+  sessionTolerance: number;
 }
 
 export interface ChatCall {
@@ -249,8 +251,6 @@ export class Gateway {
       const job: UpstreamTry = { cand, upstreamBody, plan, call, out, closed, attempts };
       return body.stream ? this.relay.stream(job, body) : this.relay.plain(job);
     });
-    if (plan.session && served.model && served.status < 400)
-      d.sessions.set(plan.session, served.mode === "think" ? `${served.model}_think` : served.model);
     return served;
   }
 }

@@ -17,11 +17,6 @@ export interface GatewayStore {
   readonly exchanges: ExchangeSink;
   /** The SQLite database (the dashboard reads it directly); null for PostgreSQL. */
   readonly sqlite: Database.Database | null;
-  /**
-   * The model (`<model>` or `<model>_think`) of the session's first answered exchange at or after `since`
-   * (epoch ms), or null: how stickiness agrees across workers and replicas.
-   */
-  sessionModel(session: string, since: number): Promise<string | null>;
   /** Label a logged exchange; FeedbackError 404 when it is not (yet) in the log, 409 when it was not answered. */
   label(requestId: string, score: number): Promise<LabelResult>;
   /** Client keys with their limits. */
@@ -41,10 +36,6 @@ export interface GatewayStore {
 
 /** The id `onRouterPublished` reports when any artifact may have changed. */
 export const ANY_ROUTER = "*";
-
-/** How Sessions names a model and mode: `<model>`, or `<model>_think` for think mode. */
-export const sessionModelName = (model: string, mode: string | null): string =>
-  mode === "think" ? `${model}_think` : model;
 
 export const isPostgresUrl = (spec: string): boolean => /^postgres(ql)?:\/\//.test(spec);
 

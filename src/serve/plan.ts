@@ -5,7 +5,7 @@ import { needsOf, unfit } from "./capabilities.ts";
 import { type RouteOn, routingText } from "./conversation.ts";
 import { badRequest, HttpError } from "./errors.ts";
 import type { ChatBody } from "./request.ts";
-import type { Sessions } from "./sessions.ts";
+import { type Sessions, sessionChoice } from "./sessions.ts";
 import type { UpstreamPool } from "./upstream.ts";
 import { rankText, routerLabel, type VirtualModel } from "./virtual.ts";
 
@@ -19,6 +19,8 @@ export interface PlanDeps {
   routeChars: number;
   /** How many ranked candidates the x-fusionkit-candidates header lists. */
   headerCandidates: number;
+  /** Sessions spread over the candidates within this much of the top score (0: the top one). */
+  sessionTolerance: number;
 }
 
 /** A candidate to try: the upstream model, its mode and what the router predicted. */
@@ -76,45 +78,69 @@ export async function planRequest(d: PlanDeps, body: ChatBody, headers: Incoming
   }
 
   const knob = body.knobs.knob ?? virtual.knob;
-  const ranked = await rankText(virtual.router, query, knob, body.knobs.task);
-  const kept: Planned[] = [];
+  const task = body.knobs.task;
   const allowed = body.knobs.models;
   const maxCost = body.knobs.maxCost;
-  for (const r of ranked) {
-    const up = d.upstreams.get(r.model);
-    if (!up) continue; // checked at startup: every router candidate has an upstream
-    if (allowed && !allowed.has(r.model) && !allowed.has(r.key)) {
-      excluded.push(`${r.key}: not in fusionkit.models`);
-      continue;
+  /** The ranked candidates this request may use (allowed models, capabilities, max cost), best first. */
+  const usable = (ranked: RankedCandidate[], excluded: string[] | null): Planned[] => {
+    const kept: Planned[] = [];
+    for (const r of ranked) {
+      const up = d.upstreams.get(r.model);
+      if (!up) continue; // checked at startup: every router candidate has an upstream
+      if (allowed && !allowed.has(r.model) && !allowed.has(r.key)) {
+        excluded?.push(`${r.key}: not in fusionkit.models`);
+        continue;
+      }
+      const why = unfit(up.model, needs);
+      if (why) {
+        excluded?.push(`${r.key}: ${why}`);
+        continue;
+      }
+      if (maxCost !== null && r.predictedCost > maxCost) {
+        excluded?.push(`${r.key}: predicted cost $${r.predictedCost.toPrecision(3)} > max_cost $${maxCost}`);
+        continue;
+      }
+      kept.push({ model: r.model, mode: r.mode, ranked: r });
     }
-    const why = unfit(up.model, needs);
-    if (why) {
-      excluded.push(`${r.key}: ${why}`);
-      continue;
-    }
-    if (maxCost !== null && r.predictedCost > maxCost) {
-      excluded.push(`${r.key}: predicted cost $${r.predictedCost.toPrecision(3)} > max_cost $${maxCost}`);
-      continue;
-    }
-    kept.push({ model: r.model, mode: r.mode, ranked: r });
-  }
+    return kept;
+  };
+  const kept = usable(await rankText(virtual.router, query, knob, task), excluded);
   if (kept.length === 0)
     throw badRequest(
       `no candidate model can serve this request (${virtual.name}): ${excluded.join("; ")}`,
       "no_capable_model",
     );
 
-  // Stickiness: a known session goes back to the model that served it, if that model is still a candidate.
+  // Stickiness: a session goes to the model chosen from its id over the ranking of its first turn, which
+  // every request of the conversation carries (OpenAI clients resend the history), so every worker and
+  // replica chooses alike. This process remembers its choices for requests that do not carry the history.
+  // A session whose model fails is served by the next candidate for that request and goes back to its
+  // model on the next one (the order after it is the ranking's, the same everywhere).
   const session = (headers["x-session-id"] as string | undefined) || body.user;
+  const sessionId = session ? `${virtual.name}\u0000${session}` : null;
   let sticky = false;
-  if (session) {
-    const continuing = body.messages.some((m) => m.role === "assistant");
-    const prev = await d.sessions.resolve(`${virtual.name}\u0000${session}`, continuing);
-    if (prev) {
-      const i = kept.findIndex((p) => `${p.model}${p.mode === "think" ? "_think" : ""}` === prev);
-      if (i > 0) kept.unshift(kept.splice(i, 1)[0]);
-      sticky = i >= 0;
+  if (sessionId) {
+    // The first turn: every message before the first answer (the whole request when there is none yet).
+    const firstAnswer = body.messages.findIndex((m) => m.role === "assistant");
+    const continuing = firstAnswer >= 0;
+    let chosen = d.sessions.get(sessionId);
+    const known = chosen !== null || continuing;
+    if (!chosen) {
+      const firstTurn = firstAnswer > 0 ? body.messages.slice(0, firstAnswer) : null;
+      const candidates = firstTurn
+        ? usable(await rankText(virtual.router, routingText(firstTurn, routeOn, d.routeChars), knob, task), null)
+        : kept;
+      const i = sessionChoice(
+        sessionId,
+        candidates.map((p) => p.ranked as RankedCandidate),
+        d.sessionTolerance,
+      );
+      chosen = i >= 0 ? (candidates[i].ranked as RankedCandidate).key : null;
+      if (chosen) d.sessions.set(sessionId, chosen);
     }
+    const i = kept.findIndex((p) => p.ranked?.key === chosen);
+    if (i > 0) kept.unshift(kept.splice(i, 1)[0]);
+    sticky = known && i >= 0;
   }
   let header = "";
   const n = Math.min(kept.length, d.headerCandidates);
@@ -129,7 +155,7 @@ export async function planRequest(d: PlanDeps, body: ChatBody, headers: Incoming
     tried: kept,
     candidatesHeader: header,
     sticky,
-    session: session ? `${virtual.name}\u0000${session}` : null,
+    session: sessionId,
     thought: null,
   };
 }

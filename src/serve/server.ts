@@ -45,6 +45,8 @@ export interface ServeOptions {
   breakerThreshold: number;
   breakerCooldownMs: number;
   sessionTtlMs: number;
+  /** Sessions are spread (by a hash of their id) over the candidates within this much of the top score; default 0, the top one. */
+  sessionTolerance?: number;
   logFlushMs: number;
   /** In-flight requests get this long to finish on shutdown before their connections are cut. */
   shutdownGraceMs: number;
@@ -94,7 +96,7 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
     virtuals: new Map(o.virtuals.map((v) => [v.name, v])),
     policies: new Map((o.policies ?? []).map((p) => [p.name, p])),
     breakers,
-    sessions: new Sessions(100_000, o.sessionTtlMs, (session, since) => o.store.sessionModel(session, since)),
+    sessions: new Sessions(100_000, o.sessionTtlMs),
     log,
     metrics,
     report,
@@ -103,6 +105,7 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
     thoughts: o.thoughts,
     thoughtByDefault: o.thoughtByDefault,
     headerCandidates: 8,
+    sessionTolerance: o.sessionTolerance ?? 0,
   });
   const auth = o.auth ? new Authenticator(o.store.keys) : null;
   await auth?.ready;
@@ -120,7 +123,7 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
     auth,
     keyMeter,
     bodyLimit: o.bodyLimit,
-    modelsJson: modelsJson(o.virtuals, o.providers, startedAt),
+    modelsJson: modelsJson(o.virtuals, o.policies ?? [], o.providers, startedAt),
     draining: () => draining,
     metricsText:
       o.metricsText ?? (async () => (await metrics.render()) + (keyMeter?.render() ?? "") + (o.extraMetrics?.() ?? "")),
@@ -178,7 +181,9 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
     const map = gateway.deps.virtuals;
     map.clear();
     for (const v of virtuals) map.set(v.name, v);
-    appDeps.modelsJson = modelsJson(virtuals, o.providers, startedAt);
+    // Sessions choose again from the new rankings, as every other worker and replica does after its reload.
+    gateway.deps.sessions.clear();
+    appDeps.modelsJson = modelsJson(virtuals, o.policies ?? [], o.providers, startedAt);
   };
   return { url: `http://${host}:${port}`, port, gateway, log, report, close, reload };
 }

@@ -1,52 +1,74 @@
-/**
- * Where a session was served before by another process or replica: the model of its first answered
- * exchange in the shared log since `since` (epoch ms), or null (gateway-store.ts: sessionModel).
- */
-export type SharedSessions = (session: string, since: number) => Promise<string | null>;
+import { createHash } from "node:crypto";
 
 /**
- * Session stickiness: a conversation (x-session-id header or the `user` field) stays on the model that first
- * served it, so the upstream's prompt cache stays warm. Bounded LRU with a time-to-live; a Map keeps
- * insertion order, so re-inserting on use makes the first key the least recently used. With `shared`, a
- * session this process has not seen is looked up in the exchange log every worker and replica writes, so
- * all of them keep it on the same model without sharing memory.
+ * Session stickiness: a conversation (x-session-id header or the `user` field) stays on one model, so the
+ * upstream's prompt cache stays warm. The model is a deterministic choice from the session id over the
+ * ranked candidates of the conversation's first turn (plan.ts), so every worker and every replica makes the
+ * same choice without talking to the others or reading a shared log.
+ */
+
+/** Rendezvous weight of a (session, candidate) pair: the first 48 bits of SHA-256("<session>\0<candidate>"). */
+export function rendezvousWeight(session: string, candidate: string): number {
+  return createHash("sha256").update(`${session}\u0000${candidate}`).digest().readUIntBE(0, 6);
+}
+
+/**
+ * Rendezvous (highest-random-weight) hashing: the index of the candidate with the highest weight for this
+ * session (ties, which need equal 48-bit hashes, go to the earlier one). The same inputs give the same
+ * choice in any process; dropping a candidate that was not chosen leaves the choice as it is, and dropping
+ * the chosen one moves only the sessions that had it.
+ */
+export function rendezvous(session: string, candidates: readonly string[]): number {
+  let best = -1;
+  let bestWeight = -1;
+  for (const [i, c] of candidates.entries()) {
+    const w = rendezvousWeight(session, c);
+    if (w > bestWeight) {
+      best = i;
+      bestWeight = w;
+    }
+  }
+  return best;
+}
+
+/**
+ * The candidate a session goes to, as an index into `ranked` (best first): with `tolerance` 0 the top one;
+ * otherwise the rendezvous choice among the top one and every candidate whose score is within `tolerance` of
+ * it, which spreads sessions over near-equal models. -1 when `ranked` is empty.
+ */
+export function sessionChoice(
+  session: string,
+  ranked: readonly { key: string; score: number }[],
+  tolerance: number,
+): number {
+  if (ranked.length === 0) return -1;
+  if (!(tolerance > 0)) return 0;
+  const floor = ranked[0].score - tolerance;
+  const near: number[] = [0];
+  for (let i = 1; i < ranked.length; i++) if (ranked[i].score >= floor) near.push(i);
+  return near[
+    rendezvous(
+      session,
+      near.map((i) => ranked[i].key),
+    )
+  ];
+}
+
+/**
+ * The sessions this process has chosen for (session → candidate key), so a request that does not carry its
+ * conversation's first turn (a client that keeps the history itself) stays put here too. A bounded LRU with
+ * a time-to-live renewed on use; a Map keeps insertion order, so re-inserting on use makes the first key the
+ * least recently used. It only remembers choices: forgetting one (eviction, expiry, a router reload) costs a ranking of the
+ * first turn, not a different model.
  */
 export class Sessions {
   private readonly map = new Map<string, { model: string; expires: number }>();
   private readonly maxEntries: number;
   private readonly ttlMs: number;
-  private readonly shared: SharedSessions | null;
 
-  constructor(maxEntries = 100_000, ttlMs = 3_600_000, shared: SharedSessions | null = null) {
+  constructor(maxEntries = 100_000, ttlMs = 3_600_000) {
     this.maxEntries = maxEntries;
     this.ttlMs = ttlMs;
-    this.shared = shared;
-  }
-
-  /**
-   * The session's model: from memory, else from the shared log. `continuing`: the request carries earlier
-   * turns, so the session was served before and its exchange may still be on its way to the log (batched
-   * every few ms): wait for it briefly rather than route the conversation somewhere new.
-   */
-  async resolve(session: string, continuing: boolean, now = Date.now()): Promise<string | null> {
-    const local = this.get(session, now);
-    if (local || !this.shared) return local;
-    const end = now + (continuing ? 200 : 0);
-    for (let pause = 10; ; pause = Math.min(pause * 2, 80)) {
-      let found: string | null = null;
-      try {
-        found = await this.shared(session, now - this.ttlMs);
-      } catch (e) {
-        process.stderr.write(`fusionkit serve: session lookup failed: ${(e as Error).message}\n`);
-        return null;
-      }
-      if (found) {
-        this.set(session, found, now);
-        return found;
-      }
-      if (Date.now() >= end) return null;
-      await new Promise((r) => setTimeout(r, pause));
-    }
   }
 
   get(session: string, now = Date.now()): string | null {
@@ -56,6 +78,7 @@ export class Sessions {
       this.map.delete(session);
       return null;
     }
+    this.set(session, e.model, now);
     return e.model;
   }
 
@@ -66,6 +89,11 @@ export class Sessions {
       const oldest = this.map.keys().next().value;
       if (oldest !== undefined) this.map.delete(oldest);
     }
+  }
+
+  /** Forget every choice (the routers changed: choose again from the new rankings, as every replica will). */
+  clear(): void {
+    this.map.clear();
   }
 
   get size(): number {

@@ -1,9 +1,8 @@
 import type Database from "better-sqlite3";
-import type { Statement } from "better-sqlite3";
 import { Store } from "../data/store.ts";
 import type { ProvidersConfig } from "../llm/providers.ts";
 import { type LoadedArtifact, loadRouterFromStore, saveRouterToStore } from "../routing/artifacts.ts";
-import { type GatewayStore, sessionModelName } from "./gateway-store.ts";
+import type { GatewayStore } from "./gateway-store.ts";
 import { ApiKeys } from "./keys.ts";
 import { Labels } from "./labels.ts";
 import type { ExchangeSink } from "./log.ts";
@@ -15,7 +14,6 @@ export class SqliteGatewayStore implements GatewayStore {
   readonly sqlite: Database.Database;
   private readonly labels: Labels;
   readonly keys: ApiKeys;
-  private readonly sessionLookup: Statement<[string, number], { served_model: string; mode: string | null }>;
 
   /** `owned`: close the store with this object. */
   constructor(
@@ -28,10 +26,6 @@ export class SqliteGatewayStore implements GatewayStore {
     store.db.pragma("busy_timeout = 5000");
     this.exchanges = store.db;
     this.sqlite = store.db;
-    this.sessionLookup = store.db.prepare<[string, number], { served_model: string; mode: string | null }>(
-      `SELECT served_model, mode FROM gateway_exchanges
-       WHERE session = ? AND at >= ? AND status = 200 AND served_model IS NOT NULL ORDER BY at LIMIT 1`,
-    );
     this.labels = new Labels(store.db, providers);
     this.keys = new ApiKeys(store.db);
   }
@@ -40,10 +34,6 @@ export class SqliteGatewayStore implements GatewayStore {
     return new SqliteGatewayStore(new Store(path), providers, true);
   }
 
-  async sessionModel(session: string, since: number) {
-    const row = this.sessionLookup.get(session, since);
-    return row ? sessionModelName(row.served_model, row.mode) : null;
-  }
   async label(requestId: string, score: number) {
     return this.labels.label(requestId, score);
   }

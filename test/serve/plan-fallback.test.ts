@@ -48,6 +48,7 @@ models:
       routeOn: "conversation",
       routeChars: 2000,
       headerCandidates: 2,
+      sessionTolerance: 0,
     };
   });
   after(() => store.close());
@@ -84,6 +85,37 @@ models:
         /no candidate model can serve this request \(fusionkit\/auto\)/.test(e.message) &&
         (e.message.match(/> max_cost \$0/g) ?? []).length === 3,
     );
+  });
+
+  test("sessions within the tolerance are spread by their id; another process continuing one chooses alike", async () => {
+    // The fixed-order router scores small 1, tooly 0.667, large 0.333: within 0.5 of the top, small and tooly.
+    const spread = { ...deps, sessionTolerance: 0.5 };
+    const firstTurn = [{ role: "user", content: "what is 2 + 2?" }];
+    const seen = new Map<string, string>();
+    for (let i = 0; i < 40; i++) {
+      const id = `conv-spread-${i}`;
+      const plan = await planRequest({ ...spread, sessions: new Sessions(10, 60_000) }, body(), { "x-session-id": id });
+      assert.equal(plan.sticky, false, "a first turn is not sticky");
+      assert.ok(["small", "tooly"].includes(plan.tried[0].model), `${id}: ${plan.tried[0].model}`);
+      assert.deepEqual(
+        models(plan.tried).slice(1),
+        ["small", "tooly", "large"].filter((m) => m !== plan.tried[0].model),
+        "the rest in ranked order",
+      );
+      seen.set(id, plan.tried[0].model);
+      // A later turn reaching a process that never saw the session: same model, from the id and the first turn.
+      const later = await planRequest(
+        { ...spread, sessions: new Sessions(10, 60_000) },
+        body({
+          messages: [...firstTurn, { role: "assistant", content: "4" }, { role: "user", content: "and 3 + 3?" }],
+        }),
+        { "x-session-id": id },
+      );
+      assert.equal(later.tried[0].model, plan.tried[0].model, `${id} turn 2 in another process`);
+      assert.equal(later.sticky, true);
+    }
+    const counts = [...seen.values()].reduce((m, v) => m.set(v, (m.get(v) ?? 0) + 1), new Map<string, number>());
+    assert.ok((counts.get("small") ?? 0) > 5 && (counts.get("tooly") ?? 0) > 5, JSON.stringify([...counts]));
   });
 
   test("a known session goes back to its model; an upstream name plans itself; an unknown name is a 404", async () => {

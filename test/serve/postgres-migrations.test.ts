@@ -121,7 +121,6 @@ describe("PostgreSQL gateway store: numbered migrations (real server)", { skip: 
         assert.deepEqual(await store.label("req-pg-fixture-1", 0.25), { ...expected.label, performance: 0.25 });
         const again = await store.label("req-pg-fixture-2", 1);
         assert.equal(again.model, "qwen2.5-7b-instruct");
-        assert.equal(await store.sessionModel("session-a", 0), "qwen2.5-7b-instruct");
         const router = await store.loadRouterArtifact(expected.router.id);
         assert.equal(router.name, expected.router.name);
         assert.deepEqual(router.candidates, expected.router.candidates);

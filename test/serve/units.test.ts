@@ -10,7 +10,6 @@ import { type Exchange, ExchangeLog } from "../../src/serve/log.ts";
 import { Metrics } from "../../src/serve/metrics.ts";
 import { Reporter } from "../../src/serve/report.ts";
 import { parseChatBody } from "../../src/serve/request.ts";
-import { Sessions } from "../../src/serve/sessions.ts";
 import { errorEvent, SseRelay } from "../../src/serve/sse.ts";
 import { redactor } from "../../src/util/redact.ts";
 import { REPO, tempDb } from "../helpers.ts";
@@ -49,21 +48,6 @@ describe("circuit breaker", () => {
     now = 200;
     assert.equal(b.tryAcquire("m"), false, "cooldown restarted at 150");
     assert.deepEqual(b.openCircuits(), ["m"]);
-  });
-});
-
-describe("sessions", () => {
-  test("remember a model per session, expire after the TTL, evict the least recently used", () => {
-    const s = new Sessions(2, 1000);
-    s.set("a", "m1", 0);
-    s.set("b", "m2", 0);
-    s.set("a", "m1", 5); // served again: most recent now
-    s.set("c", "m3", 10); // over capacity: evicts b, the least recently served
-    assert.equal(s.size, 2);
-    assert.equal(s.get("b", 10), null);
-    assert.equal(s.get("a", 10), "m1");
-    assert.equal(s.get("c", 10), "m3");
-    assert.equal(s.get("a", 1006), null, "expired after the TTL");
   });
 });
 

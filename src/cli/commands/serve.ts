@@ -47,6 +47,12 @@ function int(value: string, flag: string, min = 0): number {
   return n;
 }
 
+function nonNegative(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${flag} must be a number ≥ 0, got "${value}"`);
+  return n;
+}
+
 /** `fusionkit serve`: the OpenAI-compatible routing gateway. */
 export function registerServe(program: Command): void {
   program
@@ -99,6 +105,11 @@ export function registerServe(program: Command): void {
     .option("--breaker-threshold <n>", "consecutive failures that open an upstream's circuit", "5")
     .option("--breaker-cooldown-ms <ms>", "how long an open circuit waits before a probe", "10000")
     .option("--session-ttl <s>", "how long a session stays on its model (seconds)", "3600")
+    .option(
+      "--session-tolerance <score>",
+      "spread sessions (by a hash of their id) over the candidates within this much of the top score; 0: the top one",
+      "0",
+    )
     .option("--shutdown-grace-ms <ms>", "time in-flight requests get to finish on shutdown", "30000")
     .option("--workers <n>", "gateway processes sharing the port (default: one per CPU core)")
     .option(
@@ -205,6 +216,7 @@ async function startServing(s: Start, worker: boolean, extraMetrics?: () => stri
     breakerThreshold: int(f.breakerThreshold, "--breaker-threshold", 1),
     breakerCooldownMs: int(f.breakerCooldownMs, "--breaker-cooldown-ms"),
     sessionTtlMs: int(f.sessionTtl, "--session-ttl") * 1000,
+    sessionTolerance: nonNegative(f.sessionTolerance, "--session-tolerance"),
     logFlushMs: 5,
     shutdownGraceMs: int(f.shutdownGraceMs, "--shutdown-grace-ms"),
   });
@@ -374,6 +386,7 @@ const RESTART_SETTINGS: Array<keyof ServeSettings> = [
   "breakerThreshold",
   "breakerCooldownMs",
   "sessionTtl",
+  "sessionTolerance",
   "shutdownGraceMs",
   "retrainEvery",
   "holdout",

@@ -1,7 +1,7 @@
 import pg from "pg";
 import { queryId } from "../../data/ids.ts";
 import { fromArtifact, type LoadedArtifact, toArtifact } from "../../routing/artifacts.ts";
-import { ANY_ROUTER, type GatewayStore, sessionModelName } from "../gateway-store.ts";
+import { ANY_ROUTER, type GatewayStore } from "../gateway-store.ts";
 import { FeedbackError, GATEWAY_DATASET, GATEWAY_TASK, type LabelResult } from "../labels.ts";
 import type { Exchange } from "../log.ts";
 import { PostgresKeys } from "./keys.ts";
@@ -12,7 +12,7 @@ const ROUTER_CHANNEL = "fusionkit_router_published";
 
 /**
  * PostgreSQL text cannot hold NUL; the gateway's session keys use it as a separator (virtual model NUL
- * session) and client text may contain it. It is stored as U+2400 (␀), and looked up the same way.
+ * session) and client text may contain it. It is stored as U+2400 (␀).
  */
 const pgText = (v: string | null): string | null => (v === null ? null : v.replaceAll("\u0000", "\u2400"));
 
@@ -87,15 +87,6 @@ export class PostgresGatewayStore implements GatewayStore {
       EXCHANGE_COLUMNS.map(([, , get]) => rows.map(get)),
     );
   };
-
-  async sessionModel(session: string, since: number): Promise<string | null> {
-    const { rows } = await this.pool.query<{ served_model: string; mode: string | null }>(
-      `SELECT served_model, mode FROM gateway_exchanges
-       WHERE session = $1 AND at >= $2 AND status = 200 AND served_model IS NOT NULL ORDER BY at LIMIT 1`,
-      [pgText(session), since],
-    );
-    return rows[0] ? sessionModelName(rows[0].served_model, rows[0].mode) : null;
-  }
 
   async label(requestId: string, score: number): Promise<LabelResult> {
     const client = await this.pool.connect();
