@@ -15,10 +15,14 @@ import {
 import { buildTrainingSet, datasetCandidateKeys } from "../../routing/dataset.ts";
 import { DEFAULT_KNOB } from "../../routing/objective.ts";
 import { parseServeConfig } from "../../serve/config.ts";
+import { parseRetrainEvery } from "../../serve/retrain-schedule.ts";
 import { openStore, requireSplit, resolveDataset } from "../options.ts";
 
 /** The router `init` trains when the store has none saved for the dataset (after `fusionkit demo` it has `<dataset>/auto`). */
 const INIT_ROUTER = "knn";
+
+/** New labels between background retrains in the config init writes (serve's `retrain.every`). */
+const INIT_RETRAIN_EVERY = 100;
 
 interface InitFlags {
   db: string;
@@ -28,6 +32,7 @@ interface InitFlags {
   baseUrl: string;
   apiKeyEnv: string;
   port: string;
+  retrainEvery: string;
   force?: boolean;
 }
 
@@ -54,9 +59,15 @@ export function registerInit(program: Command): void {
       "OPENAI_API_KEY",
     )
     .option("--port <port>", "port the gateway listens on", "8787")
+    .option(
+      "--retrain-every <n|period>",
+      "learn from traffic: the config's retrain.every — new labels (e.g. 100) or a period (10m); 'none' leaves it out",
+      String(INIT_RETRAIN_EVERY),
+    )
     .option("--force", "overwrite an existing config file")
     .action(async (f: InitFlags) => {
       if (existsSync(f.out) && !f.force) throw new UsageError(`${f.out} exists; pass --force to overwrite it`);
+      if (f.retrainEvery !== "none") parseRetrainEvery(f.retrainEvery);
       const store = openStore(f);
       try {
         const { artifact, ref, trained } = await chooseRouter(store, f);
@@ -155,5 +166,16 @@ function configText(store: Store, artifact: LoadedArtifact, ref: string, f: Init
     "  required: false",
     "",
   );
+  if (f.retrainEvery !== "none")
+    lines.push(
+      "# Learning from traffic: label answers with POST /v1/feedback {request_id, score}. After `every` new labels",
+      "# (or every period with new labels: 10m, 2h) the gateway retrains this router on its data plus the labelled",
+      "# traffic in the background, compares it with the live one on the held-back share of the labels, and swaps it",
+      "# in only if it is not worse; every decision is recorded in the store (router_retrains) and in /metrics.",
+      "retrain:",
+      `  every: ${/^\d+$/.test(f.retrainEvery.trim()) ? Number(f.retrainEvery) : q(f.retrainEvery.trim())}`,
+      "  holdout: 0.2",
+      "",
+    );
   return `${lines.join("\n")}`;
 }
