@@ -19,9 +19,10 @@ export function spawnUntil(
   marker: RegExp,
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 90_000,
+  cwd = REPO,
 ): Promise<Proc> {
   const child = spawn(process.execPath, args, {
-    cwd: REPO,
+    cwd,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -110,10 +111,11 @@ export function startGatewayProcess(args: string[], env: NodeJS.ProcessEnv = {},
 export function runCli(
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  cwd = REPO,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["bin/fusionkit.js", ...args], {
-      cwd: REPO,
+    const child = spawn(process.execPath, [join(REPO, "bin/fusionkit.js"), ...args], {
+      cwd,
       env: { ...process.env, ...env },
     });
     let stdout = "";
