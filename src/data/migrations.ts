@@ -335,6 +335,12 @@ CREATE TABLE IF NOT EXISTS ui_gateway_rollup_state (
 );
 ${DASHBOARD_LOG_INDEXES}`),
   },
+  {
+    version: 11,
+    name: "exchange log: the candidate the router ranked first when serve --explore sent the request elsewhere",
+    // NULL for a request routed as ranked; the ranked-first key for one sent to the runner-up (ε exploration).
+    sql: () => "ALTER TABLE gateway_exchanges ADD COLUMN explored TEXT;",
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

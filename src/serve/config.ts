@@ -39,6 +39,8 @@ const ConfigSchema = z.strictObject({
     .optional(),
   thought: z.strictObject({ set: z.string().min(1).optional(), always: z.boolean().optional() }).optional(),
   keys: z.strictObject({ required: z.boolean().optional() }).optional(),
+  /** ε exploration: this share of routed requests goes to the runner-up candidate. */
+  explore: z.number().min(0).max(1).optional(),
   /** Learning from traffic: retrain fusionkit/auto's router every `every` new labels (or period), `holdout` held back. */
   retrain: z
     .strictObject({
@@ -87,6 +89,8 @@ export interface ServeSettings {
   retrainEvery?: string;
   /** `--holdout`: share of labelled traffic held back to compare retrained and live routers. */
   holdout: string;
+  /** `--explore`: share of routed requests sent to the runner-up. */
+  explore: string;
 }
 
 export interface ServeConfig {
@@ -125,6 +129,7 @@ export function parseServeConfig(text: string, file: string): ServeConfig {
   if (data.thought?.set !== undefined) s.thoughtSet = data.thought.set;
   if (data.thought?.always !== undefined) s.thought = data.thought.always;
   if (data.keys?.required !== undefined) s.auth = data.keys.required;
+  if (data.explore !== undefined) s.explore = String(data.explore);
   if (data.retrain) {
     s.retrainEvery = String(data.retrain.every);
     try {

@@ -53,6 +53,9 @@ export interface GatewayDeps {
   headerCandidates: number;
   /** Sessions spread over the candidates within this much of the top score (0: the top one). */
   sessionTolerance: number;
+  /** `--explore`: share of routed requests sent to the runner-up (explore.ts). */
+  explore?: number;
+  random?: () => number;
 }
 
 export interface ChatCall {
@@ -178,6 +181,8 @@ export class Gateway {
         served.inputTokens ?? 0,
         served.outputTokens ?? 0,
       );
+    if (plan?.explored && served.model && served.status < 400)
+      d.metrics.explored(served.model, served.cost ?? 0, plan.explored.predictedExtraCost);
     if (!body) return; // not a chat request at all (bad JSON shape): nothing to learn from
     const exchange: Exchange = {
       requestId: call.requestId,
@@ -201,6 +206,7 @@ export class Gateway {
       stream: body.stream,
       attempts: served.attempts,
       candidates: plan?.candidatesHeader ?? null,
+      explored: plan?.explored?.ranked ?? null,
     };
     d.onExchange?.(exchange);
     d.log.push(exchange);

@@ -35,6 +35,8 @@ export interface Exchange {
   attempts: number;
   /** Ranked candidates with predicted scores (JSON). */
   candidates: string | null;
+  /** `serve --explore`: the candidate the router ranked first when the request went to the runner-up instead. */
+  explored?: string | null;
 }
 
 export interface ExchangeLogOptions {
@@ -128,7 +130,7 @@ export class ExchangeLog {
     const ins = this.db.prepare(
       `INSERT OR REPLACE INTO gateway_exchanges (request_id, at, key_id, session, requested_model, router, served_model,
        mode, query, request, response, input_tokens, output_tokens, cost, latency_ms, ttfb_ms, status, error, stream,
-       attempts, candidates) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       attempts, candidates, explored) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const db = this.db;
     this.insertMany = db.transaction((rows: Exchange[]) => {
@@ -155,6 +157,7 @@ export class ExchangeLog {
           r.stream ? 1 : 0,
           r.attempts,
           r.candidates,
+          r.explored ?? null,
         );
     });
   }

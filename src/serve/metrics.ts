@@ -23,6 +23,9 @@ export class Metrics {
   private readonly spend: Counter<"model">;
   private readonly tokens: Counter<"model" | "kind">;
   private readonly fallbacks: Counter<"model" | "reason">;
+  private readonly exploredRequests: Counter<"model">;
+  private readonly exploredSpend: Counter;
+  private readonly exploredExtra: Counter;
   private readonly latency: Histogram<"route">;
   /** Served requests per upstream model, for the routed share. */
   private readonly servedBy = new Map<string, number>();
@@ -83,6 +86,22 @@ export class Metrics {
       name: "fusionkit_fallbacks_total",
       help: "Attempts abandoned for the next candidate, by model and reason.",
       labelNames: ["model", "reason"],
+      registers,
+    });
+    this.exploredRequests = new Counter({
+      name: "fusionkit_explored_requests_total",
+      help: "Routed requests --explore sent to the runner-up instead of the first-ranked candidate, by the model that served.",
+      labelNames: ["model"],
+      registers,
+    });
+    this.exploredSpend = new Counter({
+      name: "fusionkit_explored_spend_usd_total",
+      help: "Upstream spend in USD of the explored requests.",
+      registers,
+    });
+    this.exploredExtra = new Counter({
+      name: "fusionkit_explored_extra_cost_usd_total",
+      help: "Predicted extra cost in USD of exploring: the runner-up's predicted cost over the first-ranked candidate's, where higher.",
       registers,
     });
     this.latency = new Histogram({
@@ -187,6 +206,14 @@ export class Metrics {
     this.spend.inc({ model }, cost);
     this.tokens.inc({ model, kind: "input" }, inputTokens);
     this.tokens.inc({ model, kind: "output" }, outputTokens);
+  }
+
+  /** A request `--explore` sent to the runner-up: what it cost, and its predicted cost over the first-ranked one's. */
+  explored(model: string, cost: number, predictedExtraCost: number): void {
+    this.exploredRequests.inc({ model });
+    this.exploredSpend.inc(cost);
+    // A Counter only goes up: a runner-up predicted cheaper adds nothing here (its saving shows in the spend).
+    if (predictedExtraCost > 0) this.exploredExtra.inc(predictedExtraCost);
   }
 
   fallback(fromModel: string, reason: string): void {

@@ -4,6 +4,7 @@ import type { RankedCandidate } from "../routing/router.ts";
 import { needsOf, unfit } from "./capabilities.ts";
 import { type RouteOn, routingText } from "./conversation.ts";
 import { badRequest, HttpError } from "./errors.ts";
+import { type Exploration, explore } from "./explore.ts";
 import type { ChatBody } from "./request.ts";
 import { type Sessions, sessionChoice } from "./sessions.ts";
 import type { UpstreamPool } from "./upstream.ts";
@@ -21,6 +22,10 @@ export interface PlanDeps {
   headerCandidates: number;
   /** Sessions spread over the candidates within this much of the top score (0: the top one). */
   sessionTolerance: number;
+  /** `--explore`: share of routed requests sent to the runner-up (explore.ts); 0 or absent: none. */
+  explore?: number;
+  /** Draws for exploration (tests pass a fixed one). */
+  random?: () => number;
 }
 
 /** A candidate to try: the upstream model, its mode and what the router predicted. */
@@ -40,6 +45,8 @@ export interface Plan {
   session: string | null;
   /** Template set injected into this request, if any. */
   thought: string | null;
+  /** Set when exploration sent this request to the runner-up. */
+  explored: Exploration | null;
 }
 
 /**
@@ -74,6 +81,7 @@ export async function planRequest(d: PlanDeps, body: ChatBody, headers: Incoming
       sticky: false,
       session: null,
       thought: null,
+      explored: null,
     };
   }
 
@@ -142,6 +150,7 @@ export async function planRequest(d: PlanDeps, body: ChatBody, headers: Incoming
     if (i > 0) kept.unshift(kept.splice(i, 1)[0]);
     sticky = known && i >= 0;
   }
+  const explored = explore(kept, d.explore ?? 0, sessionId !== null, d.random);
   let header = "";
   const n = Math.min(kept.length, d.headerCandidates);
   for (let i = 0; i < n; i++) {
@@ -157,6 +166,7 @@ export async function planRequest(d: PlanDeps, body: ChatBody, headers: Incoming
     sticky,
     session: sessionId,
     thought: null,
+    explored,
   };
 }
 

@@ -195,6 +195,7 @@ async function callOne(
     sticky: false,
     session: null,
     thought: null,
+    explored: null,
   };
   const trace: Trace = { attempts: 0 };
   const t0 = performance.now();

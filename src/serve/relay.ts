@@ -68,6 +68,7 @@ export class Relay {
     };
     if (plan.router) h["x-fusionkit-router"] = plan.router;
     if (plan.virtual) h["x-fusionkit-router-artifact"] = encodeURI(plan.virtual.router.artifact);
+    if (plan.explored) h["x-fusionkit-explore"] = plan.explored.ranked;
     if (plan.candidatesHeader) h["x-fusionkit-candidates"] = plan.candidatesHeader;
     if (plan.sticky) h["x-fusionkit-sticky"] = "1";
     if (plan.thought) h["x-fusionkit-thought"] = plan.thought;

@@ -47,6 +47,8 @@ export interface ServeOptions {
   sessionTtlMs: number;
   /** Sessions are spread (by a hash of their id) over the candidates within this much of the top score; default 0, the top one. */
   sessionTolerance?: number;
+  /** `--explore`: share of routed requests sent to the runner-up instead of the first-ranked candidate. */
+  explore?: number;
   logFlushMs: number;
   /** In-flight requests get this long to finish on shutdown before their connections are cut. */
   shutdownGraceMs: number;
@@ -106,6 +108,7 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
     thoughtByDefault: o.thoughtByDefault,
     headerCandidates: 8,
     sessionTolerance: o.sessionTolerance ?? 0,
+    explore: o.explore ?? 0,
   });
   const auth = o.auth ? new Authenticator(o.store.keys) : null;
   await auth?.ready;

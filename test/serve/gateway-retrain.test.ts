@@ -193,15 +193,39 @@ describe("gateway: automatic retrain, held-back comparison and swap (real proces
     assert.match(metrics, /^fusionkit_retrain_last_labels 12$/m);
   });
 
-  test("a restarted gateway serves the swapped-in router; a failed retrain is recorded and counted, and serving goes on", async () => {
+  test("a restarted gateway serves the swapped-in router; --explore 1 sends every routed request to the runner-up, marked and counted", async () => {
     await gw.stop();
     gw = await startGatewayProcess([
       ...["--providers", providers, "--db", db, "--no-auth", "--router", "base/knn", "--workers", "1"],
-      ...["--retrain-every", "2", "--holdout", String(HOLDOUT)],
+      ...["--retrain-every", "2", "--holdout", String(HOLDOUT), "--explore", "1"],
     ]);
     const r = await chat("fusionkit/auto", questions[0] as string);
     assert.equal(r.headers["x-fusionkit-router-artifact"], "base+gateway/knn@retrain-1");
-    assert.equal(r.headers["x-fusionkit-model"], "beta");
+    // The swapped-in router ranks beta first; exploration serves the runner-up and says whom it passed over.
+    assert.equal(r.headers["x-fusionkit-model"], "alpha");
+    assert.equal(r.headers["x-fusionkit-explore"], "beta");
+    const byName = await chat("beta", questions[0] as string);
+    assert.equal(byName.headers["x-fusionkit-explore"], undefined, "a model asked by name is never explored");
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.match(metrics, /^fusionkit_explored_requests_total\{model="alpha"\} 1$/m);
+    const spend = /^fusionkit_explored_spend_usd_total (\S+)$/m.exec(metrics);
+    assert.ok(spend && Number(spend[1]) > 0, "the explored request's cost is counted");
+    assert.match(metrics, /^fusionkit_explored_extra_cost_usd_total /m);
+    await new Promise((res) => setTimeout(res, 300)); // the exchange log writes in batches
+    const store = new Store(db);
+    try {
+      const row = store.db
+        .prepare<[string], { explored: string | null; served_model: string }>(
+          "SELECT explored, served_model FROM gateway_exchanges WHERE request_id = ?",
+        )
+        .get(r.headers["x-request-id"] as string);
+      assert.deepEqual({ ...row }, { explored: "beta", served_model: "alpha" });
+    } finally {
+      store.close();
+    }
+  });
+
+  test("a failed retrain is recorded and counted, and serving goes on", async () => {
     // The live artifact disappears from the store behind the gateway's back: the next retrain cannot load it.
     const store = new Store(db);
     try {

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseServeConfig } from "../../src/serve/config.ts";
+import { explore } from "../../src/serve/explore.ts";
 import { decide, isHeldOut, scoreHeldOut } from "../../src/serve/heldout.ts";
+import type { Planned } from "../../src/serve/plan.ts";
 import { parseRetrainEvery, retrainDue } from "../../src/serve/retrain-schedule.ts";
 
 const N = Number.NaN;
@@ -122,6 +124,46 @@ describe("--retrain-every", () => {
       () => parseServeConfig(`${head}retrain:\n  every: 5\n  holdout: 1.5\n`, "gw.yaml"),
       /gw\.yaml:line 7/,
     );
+  });
+});
+
+describe("--explore", () => {
+  const planned = (key: string, predictedCost: number): Planned => ({
+    model: key,
+    mode: "direct",
+    ranked: { key, model: key, mode: "direct", predictedPerformance: 0.5, predictedCost, score: 0, reason: "" },
+  });
+  test("a draw below the share swaps the first two candidates and reports the passed-over one and the extra cost", () => {
+    const kept = [planned("a", 1e-4), planned("b", 3e-4), planned("c", 0)];
+    const e = explore(kept, 0.05, false, () => 0.049);
+    assert.deepEqual(
+      kept.map((p) => p.model),
+      ["b", "a", "c"],
+    );
+    assert.equal(e?.ranked, "a");
+    assert.ok(Math.abs((e?.predictedExtraCost ?? 0) - 2e-4) < 1e-15);
+  });
+  test("no exploration at or above the share, for a sticky session, or with one candidate", () => {
+    const kept = () => [planned("a", 1), planned("b", 2)];
+    for (const [k, share, sticky, draw] of [
+      [kept(), 0.05, false, 0.05],
+      [kept(), 0, false, 0],
+      [kept(), 1, true, 0],
+      [[planned("a", 1)], 1, false, 0],
+    ] as const) {
+      const list = [...k];
+      assert.equal(
+        explore(list, share, sticky, () => draw),
+        null,
+      );
+      assert.equal(list[0]?.model, "a");
+    }
+  });
+  test("the config's explore share is checked", () => {
+    const head =
+      "providers:\n  - { name: p, baseUrl: http://127.0.0.1:1/v1 }\nmodels:\n  - { name: m, provider: p, upstreamId: m, inputPrice: 1, outputPrice: 1 }\n";
+    assert.equal(parseServeConfig(`${head}explore: 0.05\n`, "gw.yaml").settings.explore, "0.05");
+    assert.throws(() => parseServeConfig(`${head}explore: 2\n`, "gw.yaml"), /gw\.yaml:line 5, field "explore"/);
   });
 });
 

@@ -53,6 +53,12 @@ function nonNegative(value: string, flag: string): number {
   return n;
 }
 
+function share(value: string, flag: string): number {
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new UsageError(`${flag} must be a share between 0 and 1, got "${value}"`);
+  return n;
+}
+
 /** `fusionkit serve`: the OpenAI-compatible routing gateway. */
 export function registerServe(program: Command): void {
   program
@@ -117,6 +123,11 @@ export function registerServe(program: Command): void {
       "learn from traffic: retrain fusionkit/auto's router on its data + the labelled traffic after n new labels (50) or every period with new labels (10m), swap it in if not worse on held-back traffic",
     )
     .option("--holdout <share>", "share of labelled traffic held back to compare retrained and live routers", "0.2")
+    .option(
+      "--explore <share>",
+      "ε exploration: this share of routed requests (0–1) goes to the runner-up candidate, so feedback covers more than the router's favourites",
+      "0",
+    )
     .action(async (flags: ServeFlags, cmd: Command) => {
       const given = (name: keyof ServeSettings) => cmd.getOptionValueSource(name) === "cli";
       const config = flags.config ? loadServeConfig(flags.config) : null;
@@ -217,6 +228,7 @@ async function startServing(s: Start, worker: boolean, extraMetrics?: () => stri
     breakerCooldownMs: int(f.breakerCooldownMs, "--breaker-cooldown-ms"),
     sessionTtlMs: int(f.sessionTtl, "--session-ttl") * 1000,
     sessionTolerance: nonNegative(f.sessionTolerance, "--session-tolerance"),
+    explore: share(f.explore, "--explore"),
     logFlushMs: 5,
     shutdownGraceMs: int(f.shutdownGraceMs, "--shutdown-grace-ms"),
   });
@@ -390,6 +402,7 @@ const RESTART_SETTINGS: Array<keyof ServeSettings> = [
   "shutdownGraceMs",
   "retrainEvery",
   "holdout",
+  "explore",
 ];
 
 /** The candidates no configured model serves, listed once per router (all of them, not the first one). */

@@ -39,6 +39,7 @@ const EXCHANGE_COLUMNS: [string, string, (e: Exchange) => unknown][] = [
   ["stream", "bool", (e) => e.stream],
   ["attempts", "int4", (e) => e.attempts],
   ["candidates", "text", (e) => e.candidates],
+  ["explored", "text", (e) => e.explored ?? null],
 ];
 
 /** One statement per batch whatever its size: each column is one array parameter, unnested into rows. */
