@@ -1,4 +1,7 @@
 import cluster, { type Worker } from "node:cluster";
+import { type ErrorType, HttpError } from "./errors.ts";
+import type { KeyAdmission } from "./key-limits.ts";
+import type { ActiveKey } from "./keys.ts";
 import type { Exchange, ExchangeWriter } from "./log.ts";
 import { mergeMetrics } from "./metrics-merge.ts";
 
@@ -8,7 +11,20 @@ import { mergeMetrics } from "./metrics-merge.ts";
  * event loop, not by a busy gateway), and is the one writer of the exchange log: workers send their
  * exchanges to it over the IPC channel, acknowledged, so none is lost or written twice. SIGHUP and a
  * published router reach every worker through the primary; SIGTERM/SIGINT drain every worker, then the log.
+ * Client keys' limits (budgets, requests and tokens per minute) are counted in the primary too: a worker asks
+ * it to admit each request, and the primary counts the exchanges it writes, so a limit holds for the whole
+ * gateway, not per worker (across machines on PostgreSQL, each replica still counts its own).
  */
+
+/** An HttpError as it crosses the IPC channel. */
+interface ErrorJson {
+  status: number;
+  type: ErrorType;
+  message: string;
+  code: string | null;
+  param: string | null;
+  headers: Record<string, string>;
+}
 
 /** Messages between the primary and its workers (field `fk` tells them from node:cluster's own). */
 type ToPrimary =
@@ -16,12 +32,14 @@ type ToPrimary =
   | { fk: "metrics-request"; id: number }
   | { fk: "metrics-part"; id: number; text: string }
   | { fk: "exchanges"; rows: Exchange[] }
+  | { fk: "admit"; id: number; key: ActiveKey; model: string }
   | { fk: "reloaded"; id: number; error: string | null };
 type ToWorker =
   | { fk: "reload"; id: number }
   | { fk: "shutdown" }
   | { fk: "metrics-collect"; id: number }
-  | { fk: "metrics-result"; id: number; text: string };
+  | { fk: "metrics-result"; id: number; text: string }
+  | { fk: "admitted"; id: number; error: ErrorJson | null };
 
 const isMessage = (m: unknown): m is { fk: string } =>
   typeof m === "object" && m !== null && typeof (m as { fk?: unknown }).fk === "string";
@@ -30,6 +48,8 @@ export interface WorkerPoolOptions {
   workers: number;
   /** Every exchange a worker logged (the caller buffers them into its one ExchangeLog). */
   onExchanges(rows: Exchange[]): void;
+  /** Client keys' limits for every worker (null: no client keys). */
+  keys?: KeyAdmission | null;
   log(line: string): void;
   /** The primary's own metrics, merged with the workers' (e.g. the retrain loop it runs). */
   ownMetrics?: () => string;
@@ -69,6 +89,7 @@ export class WorkerPool {
         if (!isMessage(m)) return;
         const msg = m as ToPrimary;
         if (msg.fk === "exchanges") this.o.onExchanges(msg.rows);
+        else if (msg.fk === "admit") void this.admit(w, msg.id, msg.key, msg.model);
         else if (msg.fk === "listening") {
           listening = true;
           resolve({ url: msg.url, banner: msg.banner });
@@ -94,6 +115,26 @@ export class WorkerPool {
         }
       });
     });
+  }
+
+  private async admit(w: Worker, id: number, key: ActiveKey, model: string): Promise<void> {
+    let error: ErrorJson | null = null;
+    try {
+      if (!this.o.keys) throw new Error("the primary counts no client keys");
+      await this.o.keys.admit(key, model);
+    } catch (e) {
+      const h = e instanceof HttpError ? e : null;
+      error = {
+        status: h?.status ?? 500,
+        type: h?.type ?? "api_error",
+        message: h ? h.message : "the gateway could not check the key's limits",
+        code: h?.code ?? null,
+        param: h?.param ?? null,
+        headers: h?.headers ?? {},
+      };
+      if (!h) this.o.log(`key admission failed: ${(e as Error).message}`);
+    }
+    if (w.isConnected()) w.send({ fk: "admitted", id, error } satisfies ToWorker);
   }
 
   private metricsSeq = 0;
@@ -166,6 +207,31 @@ export const exchangesToPrimary: ExchangeWriter = (rows) =>
     process.send({ fk: "exchanges", rows } satisfies ToPrimary, undefined, {}, (e) => (e ? reject(e) : resolve()));
   });
 
+const admitting = new Map<number, (error: ErrorJson | null) => void>();
+let admitSeq = 0;
+
+/** In a worker: client keys' limits are checked by the primary, which counts them for every worker. */
+export const keysViaPrimary: KeyAdmission = {
+  admit: (key, model) =>
+    new Promise<void>((resolve, reject) => {
+      if (!process.send) return reject(new Error("not a cluster worker"));
+      const id = ++admitSeq;
+      admitting.set(id, (e) => {
+        if (!e) return resolve();
+        const err = new HttpError(e.status, e.type, e.message, e.code, e.param);
+        Object.assign(err.headers, e.headers);
+        reject(err);
+      });
+      // Only the key's id, name and limits cross the channel (never the key itself: workers hold only hashes).
+      const msg: ToPrimary = { fk: "admit", id, key: { id: key.id, name: key.name, limits: key.limits }, model };
+      process.send(msg, undefined, {}, (e) => {
+        if (!e) return;
+        admitting.delete(id);
+        reject(e);
+      });
+    }),
+};
+
 const metricsWaiting = new Map<number, (text: string) => void>();
 let metricsSeq = 0;
 
@@ -210,7 +276,10 @@ export function serveAsWorker(o: {
         (text) => send({ fk: "metrics-part", id: msg.id, text }),
         () => send({ fk: "metrics-part", id: msg.id, text: "" }),
       );
-    else if (msg.fk === "metrics-result") {
+    else if (msg.fk === "admitted") {
+      admitting.get(msg.id)?.(msg.error);
+      admitting.delete(msg.id);
+    } else if (msg.fk === "metrics-result") {
       metricsWaiting.get(msg.id)?.(msg.text);
       metricsWaiting.delete(msg.id);
     } else if (msg.fk === "reload")

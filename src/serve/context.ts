@@ -1,7 +1,7 @@
 import type { HttpBindings } from "@hono/node-server";
 import type { Authenticator } from "./auth.ts";
 import type { Gateway } from "./controller.ts";
-import type { KeyMeter } from "./key-limits.ts";
+import type { KeyAdmission } from "./key-limits.ts";
 import type { LabelResult } from "./labels.ts";
 
 /** What every route handler can reach. */
@@ -11,7 +11,7 @@ export interface AppDeps {
   /** null: no client keys required (--no-auth on loopback). */
   auth: Authenticator | null;
   /** Per-key limits and spend; null without client keys. */
-  keyMeter: KeyMeter | null;
+  keyMeter: KeyAdmission | null;
   bodyLimit: number;
   /** Precomputed GET /v1/models body. */
   modelsJson: string;

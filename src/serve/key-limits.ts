@@ -1,7 +1,17 @@
 import type Database from "better-sqlite3";
 import { HttpError } from "./errors.ts";
 import type { ActiveKey } from "./keys.ts";
+import type { Exchange } from "./log.ts";
 import { escapeLabel } from "./metrics.ts";
+
+/**
+ * Where a request is checked against its key's limits: a KeyMeter in this process, or (a worker of
+ * `serve --workers`) the primary's, so the limits hold for the whole gateway, not per worker.
+ */
+export interface KeyAdmission {
+  /** Resolves when admitted; throws the 403/429 HttpError the client gets. */
+  admit(key: ActiveKey, model: string): void | Promise<void>;
+}
 
 /**
  * Per-key limits at the gateway: allowed models (403), USD budgets per UTC day and month (429 until the
@@ -44,7 +54,7 @@ function dayStart(ms: number): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
 }
 
-export class KeyMeter {
+export class KeyMeter implements KeyAdmission {
   private day: string;
   private month: number;
   private readonly spendDay = new Map<string, number>();
@@ -141,6 +151,11 @@ export class KeyMeter {
       w.weight.push(tokens);
       w.sum += tokens;
     }
+  }
+
+  /** Count a finished exchange toward its key's budgets and tokens per minute (none without a key). */
+  recordExchange(e: Exchange): void {
+    if (e.keyId) this.record(e.keyId, e.cost ?? 0, (e.inputTokens ?? 0) + (e.outputTokens ?? 0));
   }
 
   /** Prometheus lines: spend per key (since start, and in the current day/month) and rejections. */

@@ -10,7 +10,7 @@ import { Breakers } from "./breaker.ts";
 import { Gateway, type ThoughtSource } from "./controller.ts";
 import type { RouteOn } from "./conversation.ts";
 import { type GatewayStore, labelWhenLogged } from "./gateway-store.ts";
-import { KeyMeter } from "./key-limits.ts";
+import { type KeyAdmission, KeyMeter } from "./key-limits.ts";
 import { ExchangeLog, type ExchangeWriter } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import type { ServedPolicy } from "./policy.ts";
@@ -25,6 +25,8 @@ export interface ServeOptions {
   store: GatewayStore;
   /** Where exchanges go instead of `store` (a worker of `serve --workers` sends them to the primary). */
   exchangeWriter?: ExchangeWriter;
+  /** Where per-key limits are counted instead of this process (a worker of `serve --workers` asks the primary). */
+  keyAdmission?: KeyAdmission;
   /** GET /metrics text instead of this process's own (a worker of `serve --workers` shows every worker's). */
   metricsText?: () => Promise<string>;
   /** More Prometheus text for this process's /metrics (e.g. the retrain loop's). */
@@ -113,18 +115,15 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
   const auth = o.auth ? new Authenticator(o.store.keys) : null;
   await auth?.ready;
   // Spend already logged today and this month is read back from a SQLite store; with PostgreSQL it counts from start.
-  const keyMeter = auth ? new KeyMeter(o.store.sqlite) : null;
-  if (keyMeter)
-    gateway.deps.onExchange = (e) => {
-      if (e.keyId) keyMeter.record(e.keyId, e.cost ?? 0, (e.inputTokens ?? 0) + (e.outputTokens ?? 0));
-    };
+  const keyMeter = auth && !o.keyAdmission ? new KeyMeter(o.store.sqlite) : null;
+  if (keyMeter) gateway.deps.onExchange = (e) => keyMeter.recordExchange(e);
   let draining = false;
   const startedAt = Date.now();
   const appDeps = {
     gateway,
     labels,
     auth,
-    keyMeter,
+    keyMeter: auth ? (o.keyAdmission ?? keyMeter) : null,
     bodyLimit: o.bodyLimit,
     modelsJson: modelsJson(o.virtuals, o.policies ?? [], o.providers, startedAt),
     draining: () => draining,

@@ -144,6 +144,41 @@ describe("serve --workers 2 (real processes, SQLite)", () => {
     for (const r of replies) assert.equal(r.model, "beta");
   });
 
+  test("a client key's requests per minute hold for the whole gateway, not per worker", async () => {
+    const keysDb = join(dir, "keys.db");
+    const created = await runCli(["keys", "create", "--name", "limited", "--rpm", "3", "--db", keysDb, "--json"]);
+    assert.equal(created.code, 0, created.stderr);
+    const { key } = JSON.parse(created.stdout) as { key: string };
+    const providers = join(dir, "providers.yaml");
+    const keyed = await startGatewayProcess(
+      ["--providers", providers, "--db", keysDb, "--router", artifact, "--workers", "2"],
+      {},
+      120_000,
+    );
+    try {
+      // Fresh connections, one after another: the primary hands them to the workers in turn.
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const r = await post(
+          keyed.url,
+          "/v1/chat/completions",
+          { model: "fusionkit/auto", messages: [{ role: "user", content: MATH[i] }] },
+          { authorization: `Bearer ${key}` },
+        );
+        statuses.push(r.status);
+        if (r.status === 429) assert.match(r.body, /rate_limit_requests/);
+      }
+      assert.deepEqual(statuses, [200, 200, 200, 429, 429, 429], "3 per minute in all, whichever worker");
+      const metrics = await (
+        await fetch(`${keyed.url}/metrics`, { headers: { authorization: `Bearer ${key}` } })
+      ).text();
+      assert.match(metrics, /fusionkit_key_rejections_total\{key="[^"]+",reason="rpm"\} 3\b/);
+      assert.match(metrics, /fusionkit_key_spend_usd_total\{key="[^"]+"\} [0-9.e-]+/);
+    } finally {
+      assert.equal(await keyed.stop("SIGTERM"), 0, keyed.stderr());
+    }
+  });
+
   test("SIGTERM: in-flight requests finish, then exactly one logged exchange per request", async () => {
     const inFlight = Promise.all([0, 1, 2].map(() => chat("hi", { model: "slow" })));
     await new Promise((r) => setTimeout(r, 500));

@@ -13,6 +13,7 @@ import { DEFAULT_ROUTER } from "../../routing/registry.ts";
 import {
   clusterMetrics,
   exchangesToPrimary,
+  keysViaPrimary,
   serveAsWorker,
   WorkerPool,
   WorkerStartError,
@@ -20,6 +21,7 @@ import {
 import { loadServeConfig, mergeSettings, type ServeConfig, type ServeSettings } from "../../serve/config.ts";
 import type { RouteOn } from "../../serve/conversation.ts";
 import { ANY_ROUTER, type GatewayStore, isPostgresUrl, openGatewayStore } from "../../serve/gateway-store.ts";
+import { KeyMeter } from "../../serve/key-limits.ts";
 import { resolveArtifacts, routersFrom } from "../../serve/load.ts";
 import { ExchangeLog } from "../../serve/log.ts";
 import { type ServedPolicy, servedPolicy } from "../../serve/policy.ts";
@@ -211,6 +213,7 @@ async function startServing(s: Start, worker: boolean, extraMetrics?: () => stri
   const running = await startGateway({
     store,
     exchangeWriter: worker ? exchangesToPrimary : undefined,
+    keyAdmission: worker ? keysViaPrimary : undefined,
     metricsText: worker ? clusterMetrics : undefined,
     extraMetrics,
     providers,
@@ -303,13 +306,19 @@ async function servePrimary(s: Start, workers: number): Promise<void> {
   const say = (line: string) => process.stderr.write(`fusionkit serve: ${line}\n`);
   const log = new ExchangeLog(store.exchanges, { flushMs: 5, report: say });
   let retrainer: Retrainer | null = null;
+  // Client keys' limits and spend, counted here for every worker (spend so far read from a SQLite store).
+  const keys = s.f.auth ? new KeyMeter(store.sqlite) : null;
   const pool = new WorkerPool({
     workers,
     onExchanges: (rows) => {
-      for (const r of rows) log.push(r);
+      for (const r of rows) {
+        log.push(r);
+        keys?.recordExchange(r);
+      }
     },
+    keys,
     log: say,
-    ownMetrics: () => retrainer?.render() ?? "",
+    ownMetrics: () => (retrainer?.render() ?? "") + (keys?.render() ?? ""),
   });
   let first: { url: string; banner: string };
   try {

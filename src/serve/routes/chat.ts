@@ -17,7 +17,7 @@ export function registerChat(app: Hono<Env>, deps: AppDeps): void {
     const key = keyId ? deps.auth?.key(keyId) : undefined;
     if (key && deps.keyMeter) {
       const model = (value as { model?: unknown } | null)?.model;
-      deps.keyMeter.admit(key, typeof model === "string" ? model : "");
+      await deps.keyMeter.admit(key, typeof model === "string" ? model : "");
     }
     await deps.gateway.chat(
       value,
