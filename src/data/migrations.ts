@@ -341,6 +341,12 @@ ${DASHBOARD_LOG_INDEXES}`),
     // NULL for a request routed as ranked; the ranked-first key for one sent to the runner-up (ε exploration).
     sql: () => "ALTER TABLE gateway_exchanges ADD COLUMN explored TEXT;",
   },
+  {
+    version: 12,
+    name: "exchange log: the logging mode each row was stored in (serve/log-mode.ts)",
+    // Rows from before logging modes were stored in full: NULL reads as full.
+    sql: () => "ALTER TABLE gateway_exchanges ADD COLUMN log_mode TEXT;",
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

@@ -5,6 +5,7 @@ import { DataError, UsageError } from "../data/errors.ts";
 import { checkProviders, ModelSchema, ProviderSchema, type ProvidersConfig } from "../llm/providers.ts";
 import { SCENARIOS } from "../routing/objective.ts";
 import { parseYaml } from "../util/yaml-config.ts";
+import { LOG_MODES } from "./log-mode.ts";
 import { parseRetrainEvery, RETRAIN_EVERY_EXPECTED } from "./retrain-schedule.ts";
 
 /**
@@ -41,6 +42,10 @@ const ConfigSchema = z.strictObject({
   keys: z.strictObject({ required: z.boolean().optional() }).optional(),
   /** ε exploration: this share of routed requests goes to the runner-up candidate. */
   explore: z.number().min(0).max(1).optional(),
+  /** What an exchange stores (serve/log-mode.ts) and how many days the log keeps (0 or absent: forever). */
+  logging: z
+    .strictObject({ mode: z.enum(LOG_MODES).optional(), retentionDays: z.number().nonnegative().optional() })
+    .optional(),
   /** Learning from traffic: retrain fusionkit/auto's router every `every` new labels (or period), `holdout` held back. */
   retrain: z
     .strictObject({
@@ -85,6 +90,10 @@ export interface ServeSettings {
   sessionTtl: string;
   sessionTolerance: string;
   shutdownGraceMs: string;
+  /** What an exchange stores: full | redacted | metadata (serve/log-mode.ts). */
+  logMode: string;
+  /** Days of exchanges the log keeps ("0": all). */
+  logRetentionDays: string;
   /** `--retrain-every`: new labels (e.g. "50") or a period ("10m"); unset: no background retraining. */
   retrainEvery?: string;
   /** `--holdout`: share of labelled traffic held back to compare retrained and live routers. */
@@ -130,6 +139,8 @@ export function parseServeConfig(text: string, file: string): ServeConfig {
   if (data.thought?.always !== undefined) s.thought = data.thought.always;
   if (data.keys?.required !== undefined) s.auth = data.keys.required;
   if (data.explore !== undefined) s.explore = String(data.explore);
+  if (data.logging?.mode !== undefined) s.logMode = data.logging.mode;
+  if (data.logging?.retentionDays !== undefined) s.logRetentionDays = String(data.logging.retentionDays);
   if (data.retrain) {
     s.retrainEvery = String(data.retrain.every);
     try {

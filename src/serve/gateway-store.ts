@@ -19,6 +19,11 @@ export interface GatewayStore {
   readonly sqlite: Database.Database | null;
   /** Label a logged exchange; FeedbackError 404 when it is not (yet) in the log, 409 when it was not answered. */
   label(requestId: string, score: number): Promise<LabelResult>;
+  /**
+   * Delete up to `limit` of the oldest exchanges logged before `before` (epoch ms) with their feedback, in one
+   * short transaction (retention.ts); returns how many were deleted.
+   */
+  purgeExchanges(before: number, limit: number): Promise<number>;
   /** Client keys with their limits. */
   readonly keys: KeyStore;
   /** A router artifact saved under an id (e.g. "llmrouter/knn" by `fusionkit train`). */

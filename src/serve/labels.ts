@@ -15,12 +15,19 @@ import type { ProvidersConfig } from "../llm/providers.ts";
 export const GATEWAY_DATASET = "gateway";
 export const GATEWAY_TASK = "gateway";
 
-/** A label as routing data: the outcome of (query, model) it updated, with the mean label as performance. */
+/**
+ * A label as routing data: the outcome of (query, model) it updated, with the mean label as performance. An
+ * exchange logged without its text (`logging: metadata`) keeps its label but has no query to learn from:
+ * queryId is null and performance is this label alone.
+ */
 export interface LabelResult {
-  queryId: string;
+  queryId: string | null;
   model: string;
   performance: number;
 }
+
+/** The SQL condition for exchanges whose text was stored (any logging mode but metadata). */
+export const HAS_TEXT = "COALESCE(e.log_mode, 'full') <> 'metadata'";
 
 export class FeedbackError extends Error {
   readonly status: number;
@@ -57,9 +64,10 @@ export class Labels {
    */
   label(requestId: string, score: number): LabelResult {
     const ex = this.db
-      .prepare<[string], { query: string; served_model: string | null; mode: string | null; status: number }>(
-        "SELECT query, served_model, mode, status FROM gateway_exchanges WHERE request_id = ?",
-      )
+      .prepare<
+        [string],
+        { query: string; served_model: string | null; mode: string | null; status: number; log_mode: string | null }
+      >("SELECT query, served_model, mode, status, log_mode FROM gateway_exchanges WHERE request_id = ?")
       .get(requestId);
     if (!ex) throw new FeedbackError(404, `no exchange with request_id '${requestId}' in the gateway log`);
     if (!ex.served_model || ex.status !== 200)
@@ -71,6 +79,7 @@ export class Labels {
       this.db
         .prepare("INSERT OR REPLACE INTO gateway_feedback (request_id, score, at) VALUES (?, ?, ?)")
         .run(requestId, score, Date.now());
+      if (ex.log_mode === "metadata") return { queryId: null, model: ex.served_model as string, performance: score };
       return this.exportOne(ex.query, ex.served_model as string, (ex.mode ?? "direct") as string);
     })();
   }
@@ -80,7 +89,8 @@ export class Labels {
     const groups = this.db
       .prepare<[], { query: string; served_model: string; mode: string | null }>(
         `SELECT DISTINCT e.query, e.served_model, e.mode FROM gateway_exchanges e
-         JOIN gateway_feedback f ON f.request_id = e.request_id WHERE e.status = 200 AND e.served_model IS NOT NULL`,
+         JOIN gateway_feedback f ON f.request_id = e.request_id
+         WHERE e.status = 200 AND e.served_model IS NOT NULL AND ${HAS_TEXT}`,
       )
       .all();
     this.db.transaction(() => {
@@ -94,7 +104,7 @@ export class Labels {
       .prepare<[string, string, string], LabelledRow>(
         `SELECT e.query, e.served_model, e.mode, f.score, e.response, e.input_tokens, e.output_tokens, e.cost, e.latency_ms
          FROM gateway_exchanges e JOIN gateway_feedback f ON f.request_id = e.request_id
-         WHERE e.query = ? AND e.served_model = ? AND COALESCE(e.mode, 'direct') = ? AND e.status = 200
+         WHERE e.query = ? AND e.served_model = ? AND COALESCE(e.mode, 'direct') = ? AND e.status = 200 AND ${HAS_TEXT}
          ORDER BY e.at`,
       )
       .all(query, model, mode);

@@ -1,5 +1,6 @@
 import Database from "better-sqlite3";
 import type { Redact } from "../util/redact.ts";
+import { exchangeAsLogged, type LogMode } from "./log-mode.ts";
 
 /**
  * The gateway's exchange log: every chat request (served, failed or refused after routing) becomes one row
@@ -37,13 +38,47 @@ export interface Exchange {
   candidates: string | null;
   /** `serve --explore`: the candidate the router ranked first when the request went to the runner-up instead. */
   explored?: string | null;
+  /** How much of the conversation the row keeps (log-mode.ts); set when the log takes the row. */
+  logMode?: LogMode;
 }
+
+/**
+ * The columns of gateway_exchanges in insert order, with the PostgreSQL array type a batch is sent as and the
+ * field each is read from: the one column list both stores write (SQLite here, PostgreSQL in postgres/store.ts).
+ */
+export const EXCHANGE_COLUMNS: ReadonlyArray<[column: string, pgType: string, get: (e: Exchange) => unknown]> = [
+  ["request_id", "text", (e) => e.requestId],
+  ["at", "float8", (e) => e.at],
+  ["key_id", "text", (e) => e.keyId],
+  ["session", "text", (e) => e.session],
+  ["requested_model", "text", (e) => e.requestedModel],
+  ["router", "text", (e) => e.router],
+  ["served_model", "text", (e) => e.servedModel],
+  ["mode", "text", (e) => e.mode],
+  ["query", "text", (e) => e.query],
+  ["request", "text", (e) => e.request],
+  ["response", "text", (e) => e.response],
+  ["input_tokens", "int4", (e) => e.inputTokens],
+  ["output_tokens", "int4", (e) => e.outputTokens],
+  ["cost", "float8", (e) => e.cost],
+  ["latency_ms", "float8", (e) => e.latencyMs],
+  ["ttfb_ms", "float8", (e) => e.ttfbMs],
+  ["status", "int4", (e) => e.status],
+  ["error", "text", (e) => e.error],
+  ["stream", "bool", (e) => e.stream],
+  ["attempts", "int4", (e) => e.attempts],
+  ["candidates", "text", (e) => e.candidates],
+  ["explored", "text", (e) => e.explored ?? null],
+  ["log_mode", "text", (e) => e.logMode ?? null],
+];
 
 export interface ExchangeLogOptions {
   flushMs?: number;
   maxBuffer?: number;
-  /** Applied to every text field before it is stored (the gateway's one redaction). */
+  /** Applied to every text field before it is stored (the gateway's one redaction of upstream keys). */
   redact?: Redact;
+  /** What a row keeps of the conversation (default full); a row that already carries a mode is kept as it is. */
+  mode?: LogMode;
   /**
    * How long one write waits for another writer's lock (e.g. `fusionkit import` into the same file). The wait
    * blocks the event loop, so it is short; a write that still finds the file locked is retried later.
@@ -98,6 +133,7 @@ export class ExchangeLog {
   private readonly closeTimeoutMs: number;
   private readonly insertMany: (rows: Exchange[]) => void;
   private readonly redact: Redact;
+  private readonly mode: LogMode;
   private readonly report: (message: string) => void;
   /** Delay before the next retry after a failed write (0 while writes succeed). */
   private retryMs = 0;
@@ -113,6 +149,7 @@ export class ExchangeLog {
     this.busyTimeoutMs = opts.busyTimeoutMs ?? 50;
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
     this.redact = opts.redact ?? ((t) => t);
+    this.mode = opts.mode ?? "full";
     this.report = opts.report ?? ((m) => process.stderr.write(`fusionkit serve: ${m}\n`));
     if (typeof sink === "function") {
       this.writer = sink;
@@ -128,44 +165,20 @@ export class ExchangeLog {
     this.db = this.own ? new Database(sink.name, { fileMustExist: true }) : sink;
     if (this.own) this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
     const ins = this.db.prepare(
-      `INSERT OR REPLACE INTO gateway_exchanges (request_id, at, key_id, session, requested_model, router, served_model,
-       mode, query, request, response, input_tokens, output_tokens, cost, latency_ms, ttfb_ms, status, error, stream,
-       attempts, candidates, explored) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO gateway_exchanges (${EXCHANGE_COLUMNS.map(([c]) => c).join(", ")})
+       VALUES (${EXCHANGE_COLUMNS.map(() => "?").join(", ")})`,
     );
     const db = this.db;
+    // SQLite stores booleans as 0/1 (the driver binds no booleans).
+    const value = (v: unknown) => (typeof v === "boolean" ? Number(v) : v);
     this.insertMany = db.transaction((rows: Exchange[]) => {
-      for (const r of rows)
-        ins.run(
-          r.requestId,
-          r.at,
-          r.keyId,
-          r.session,
-          r.requestedModel,
-          r.router,
-          r.servedModel,
-          r.mode,
-          r.query,
-          r.request,
-          r.response,
-          r.inputTokens,
-          r.outputTokens,
-          r.cost,
-          r.latencyMs,
-          r.ttfbMs,
-          r.status,
-          r.error,
-          r.stream ? 1 : 0,
-          r.attempts,
-          r.candidates,
-          r.explored ?? null,
-        );
+      for (const r of rows) ins.run(...EXCHANGE_COLUMNS.map(([, , get]) => value(get(r))));
     });
   }
 
   push(row: Exchange): void {
-    const clean: Record<string, unknown> = { ...row };
-    for (const k in clean) if (typeof clean[k] === "string") clean[k] = this.redact(clean[k] as string);
-    this.buffer.push(clean as unknown as Exchange);
+    // A row from a worker of `serve --workers` was made ready for the log there.
+    this.buffer.push(row.logMode ? row : exchangeAsLogged(row, this.mode, this.redact));
     if (this.buffer.length > this.maxPending) {
       const over = this.buffer.length - this.maxPending;
       this.buffer.splice(0, over);

@@ -12,9 +12,11 @@ import type { RouteOn } from "./conversation.ts";
 import { type GatewayStore, labelWhenLogged } from "./gateway-store.ts";
 import { type KeyAdmission, KeyMeter } from "./key-limits.ts";
 import { ExchangeLog, type ExchangeWriter } from "./log.ts";
+import type { LogMode } from "./log-mode.ts";
 import { Metrics } from "./metrics.ts";
 import type { ServedPolicy } from "./policy.ts";
 import { Reporter } from "./report.ts";
+import { LogRetention } from "./retention.ts";
 import { modelsJson } from "./routes/models.ts";
 import { Sessions } from "./sessions.ts";
 import { UpstreamPool } from "./upstream.ts";
@@ -52,6 +54,10 @@ export interface ServeOptions {
   /** `--explore`: share of routed requests sent to the runner-up instead of the first-ranked candidate. */
   explore?: number;
   logFlushMs: number;
+  /** What an exchange stores (log-mode.ts; default full). */
+  logMode?: LogMode;
+  /** Delete exchanges older than this many days in the background (retention.ts); 0 or absent: keep all. */
+  logRetentionDays?: number;
   /** In-flight requests get this long to finish on shutdown before their connections are cut. */
   shutdownGraceMs: number;
   env?: NodeJS.ProcessEnv;
@@ -84,8 +90,16 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
   const log = new ExchangeLog(o.exchangeWriter ?? o.store.exchanges, {
     flushMs: o.logFlushMs,
     redact: upstreams.redact,
+    mode: o.logMode,
     report: (m) => report.warn(m),
   });
+  const retention = o.logRetentionDays
+    ? new LogRetention({
+        days: o.logRetentionDays,
+        purge: (before, limit) => o.store.purgeExchanges(before, limit),
+        report: (m) => report.warn(m),
+      }).start()
+    : null;
   metrics.exchangeLog = () => log.stats();
   metrics.unexpected = () => report.unexpected;
   const labels = {
@@ -170,6 +184,7 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
       await Promise.race([closed, wait(200)]);
       clearInterval(sweep);
       server.closeAllConnections();
+      await retention?.stop();
       await log.drain();
       log.close();
       auth?.close();

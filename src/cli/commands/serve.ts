@@ -24,7 +24,9 @@ import { ANY_ROUTER, type GatewayStore, isPostgresUrl, openGatewayStore } from "
 import { KeyMeter } from "../../serve/key-limits.ts";
 import { resolveArtifacts, routersFrom } from "../../serve/load.ts";
 import { ExchangeLog } from "../../serve/log.ts";
+import { type LogMode, parseLogMode } from "../../serve/log-mode.ts";
 import { type ServedPolicy, servedPolicy } from "../../serve/policy.ts";
+import { LogRetention } from "../../serve/retention.ts";
 import { parseRetrainEvery, type RetrainEvery } from "../../serve/retrain-schedule.ts";
 import { Retrainer } from "../../serve/retrainer.ts";
 import { servedArtifact } from "../../serve/retrains.ts";
@@ -119,6 +121,16 @@ export function registerServe(program: Command): void {
       "0",
     )
     .option("--shutdown-grace-ms <ms>", "time in-flight requests get to finish on shutdown", "30000")
+    .option(
+      "--log-mode <mode>",
+      "what an exchange stores: full | redacted (emails, phones, cards, keys masked) | metadata (no text)",
+      "full",
+    )
+    .option(
+      "--log-retention-days <n>",
+      "delete logged exchanges older than n days, in the background (0: keep all)",
+      "0",
+    )
     .option("--workers <n>", "gateway processes sharing the port (default: one per CPU core)")
     .option(
       "--retrain-every <n|period>",
@@ -142,7 +154,8 @@ export function registerServe(program: Command): void {
       const providers = flags.providers ? loadProviders(flags.providers) : (config as ServeConfig).providers;
       const workers = flags.workers === undefined ? availableParallelism() : int(flags.workers, "--workers", 1);
       const retrain = f.retrainEvery ? retrainSettings(f) : null;
-      const start = { flags, given, config, f, routeOn, providers, retrain };
+      const logging = loggingSettings(f);
+      const start = { flags, given, config, f, routeOn, providers, retrain, logging };
       if (cluster.isWorker) return serveWorker(start);
       for (const missing of UpstreamPool.missingKeys(providers))
         process.stderr.write(`fusionkit serve: warning: provider ${missing} has no key in the environment\n`);
@@ -177,6 +190,8 @@ interface Start {
   providers: ProvidersConfig;
   /** `--retrain-every` and `--holdout`, checked; null without them. */
   retrain: { every: RetrainEvery; holdout: number } | null;
+  /** `--log-mode` and `--log-retention-days` (or the config's logging section), checked. */
+  logging: { mode: LogMode; retentionDays: number };
 }
 
 interface Serving {
@@ -233,6 +248,9 @@ async function startServing(s: Start, worker: boolean, extraMetrics?: () => stri
     sessionTolerance: nonNegative(f.sessionTolerance, "--session-tolerance"),
     explore: share(f.explore, "--explore"),
     logFlushMs: 5,
+    logMode: s.logging.mode,
+    // The process that owns the log deletes old exchanges: alone, or the primary of `serve --workers`.
+    logRetentionDays: worker ? 0 : s.logging.retentionDays,
     shutdownGraceMs: int(f.shutdownGraceMs, "--shutdown-grace-ms"),
   });
   const { report } = running;
@@ -304,7 +322,8 @@ async function serveWorker(s: Start): Promise<void> {
 async function servePrimary(s: Start, workers: number): Promise<void> {
   const store = await openGatewayStore(s.f.db, s.providers);
   const say = (line: string) => process.stderr.write(`fusionkit serve: ${line}\n`);
-  const log = new ExchangeLog(store.exchanges, { flushMs: 5, report: say });
+  // The workers make each row ready for the log (logging mode); the primary writes what they send.
+  const log = new ExchangeLog(store.exchanges, { flushMs: 5, report: say, mode: s.logging.mode });
   let retrainer: Retrainer | null = null;
   // Client keys' limits and spend, counted here for every worker (spend so far read from a SQLite store).
   const keys = s.f.auth ? new KeyMeter(store.sqlite) : null;
@@ -330,6 +349,13 @@ async function servePrimary(s: Start, workers: number): Promise<void> {
     throw e;
   }
   process.stdout.write(`fusionkit serve listening on ${first.url} (${first.banner}; workers: ${workers})\n`);
+  const retention = s.logging.retentionDays
+    ? new LogRetention({
+        days: s.logging.retentionDays,
+        purge: (before, limit) => store.purgeExchanges(before, limit),
+        report: say,
+      }).start()
+    : null;
   // The primary is the one process that retrains; every worker swaps through the reload below.
   retrainer = startRetrainer(s, store, say, async (why) => {
     const failures = await pool.reload();
@@ -344,6 +370,7 @@ async function servePrimary(s: Start, workers: number): Promise<void> {
     },
     stop: async () => {
       await pool.stop();
+      await retention?.stop();
       await log.drain();
       const left = log.close();
       await store.close();
@@ -409,6 +436,8 @@ const RESTART_SETTINGS: Array<keyof ServeSettings> = [
   "sessionTtl",
   "sessionTolerance",
   "shutdownGraceMs",
+  "logMode",
+  "logRetentionDays",
   "retrainEvery",
   "holdout",
   "explore",
@@ -475,6 +504,14 @@ async function buildVirtuals(f: ServeSettings, store: GatewayStore, local: Store
 /** The routers the settings name: --router / the config's routers, else the store's one default-router artifact. */
 function routerSpecs(f: ServeSettings, local: Store | null): string[] {
   return f.router.length ? f.router : local ? defaultRouter(local) : [];
+}
+
+/** `--log-mode` / `--log-retention-days` (or the config's logging section), checked before anything starts. */
+function loggingSettings(f: ServeSettings): { mode: LogMode; retentionDays: number } {
+  const days = Number(f.logRetentionDays);
+  if (!Number.isFinite(days) || days < 0)
+    throw new UsageError(`--log-retention-days must be a number of days ≥ 0, got "${f.logRetentionDays}"`);
+  return { mode: parseLogMode(f.logMode, "--log-mode"), retentionDays: days };
 }
 
 /** `--retrain-every` / `--holdout` (or the config's retrain section), checked before anything starts. */

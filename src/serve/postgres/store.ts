@@ -2,8 +2,8 @@ import pg from "pg";
 import { queryId } from "../../data/ids.ts";
 import { fromArtifact, type LoadedArtifact, toArtifact } from "../../routing/artifacts.ts";
 import { ANY_ROUTER, type GatewayStore } from "../gateway-store.ts";
-import { FeedbackError, GATEWAY_DATASET, GATEWAY_TASK, type LabelResult } from "../labels.ts";
-import type { Exchange } from "../log.ts";
+import { FeedbackError, GATEWAY_DATASET, GATEWAY_TASK, HAS_TEXT, type LabelResult } from "../labels.ts";
+import { EXCHANGE_COLUMNS, type Exchange } from "../log.ts";
 import { PostgresKeys } from "./keys.ts";
 import { migratePostgres } from "./migrations.ts";
 
@@ -15,32 +15,7 @@ const ROUTER_CHANNEL = "fusionkit_router_published";
  * session) and client text may contain it. It is stored as U+2400 (␀).
  */
 const pgText = (v: string | null): string | null => (v === null ? null : v.replaceAll("\u0000", "\u2400"));
-
-/** Column order of gateway_exchanges with the PostgreSQL array type each batch is sent as. */
-const EXCHANGE_COLUMNS: [string, string, (e: Exchange) => unknown][] = [
-  ["request_id", "text", (e) => e.requestId],
-  ["at", "float8", (e) => e.at],
-  ["key_id", "text", (e) => e.keyId],
-  ["session", "text", (e) => pgText(e.session)],
-  ["requested_model", "text", (e) => e.requestedModel],
-  ["router", "text", (e) => e.router],
-  ["served_model", "text", (e) => e.servedModel],
-  ["mode", "text", (e) => e.mode],
-  ["query", "text", (e) => pgText(e.query)],
-  ["request", "text", (e) => pgText(e.request)],
-  ["response", "text", (e) => pgText(e.response)],
-  ["input_tokens", "int4", (e) => e.inputTokens],
-  ["output_tokens", "int4", (e) => e.outputTokens],
-  ["cost", "float8", (e) => e.cost],
-  ["latency_ms", "float8", (e) => e.latencyMs],
-  ["ttfb_ms", "float8", (e) => e.ttfbMs],
-  ["status", "int4", (e) => e.status],
-  ["error", "text", (e) => pgText(e.error)],
-  ["stream", "bool", (e) => e.stream],
-  ["attempts", "int4", (e) => e.attempts],
-  ["candidates", "text", (e) => e.candidates],
-  ["explored", "text", (e) => e.explored ?? null],
-];
+const pgValue = (v: unknown): unknown => (typeof v === "string" ? pgText(v) : v);
 
 /** One statement per batch whatever its size: each column is one array parameter, unnested into rows. */
 const INSERT_EXCHANGES = `INSERT INTO gateway_exchanges (${EXCHANGE_COLUMNS.map(([c]) => c).join(", ")})
@@ -85,19 +60,37 @@ export class PostgresGatewayStore implements GatewayStore {
   readonly exchanges = async (rows: Exchange[]): Promise<void> => {
     await this.pool.query(
       INSERT_EXCHANGES,
-      EXCHANGE_COLUMNS.map(([, , get]) => rows.map(get)),
+      EXCHANGE_COLUMNS.map(([, , get]) => rows.map((r) => pgValue(get(r)))),
     );
   };
+
+  async purgeExchanges(before: number, limit: number): Promise<number> {
+    // Replicas purging at once skip each other's rows instead of waiting; feedback goes in the same statement
+    // (its foreign key is checked at the statement's end).
+    const r = await this.pool.query(
+      `WITH doomed AS (
+         SELECT request_id FROM gateway_exchanges WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED
+       ), labels AS (DELETE FROM gateway_feedback WHERE request_id IN (SELECT request_id FROM doomed))
+       DELETE FROM gateway_exchanges WHERE request_id IN (SELECT request_id FROM doomed)`,
+      [before, limit],
+    );
+    return r.rowCount ?? 0;
+  }
 
   async label(requestId: string, score: number): Promise<LabelResult> {
     const client = await this.pool.connect();
     try {
       await client.query("BEGIN");
       const ex = (
-        await client.query<{ query: string; served_model: string | null; mode: string | null; status: number }>(
-          "SELECT query, served_model, mode, status FROM gateway_exchanges WHERE request_id = $1",
-          [requestId],
-        )
+        await client.query<{
+          query: string;
+          served_model: string | null;
+          mode: string | null;
+          status: number;
+          log_mode: string | null;
+        }>("SELECT query, served_model, mode, status, log_mode FROM gateway_exchanges WHERE request_id = $1", [
+          requestId,
+        ])
       ).rows[0];
       if (!ex) throw new FeedbackError(404, `no exchange with request_id '${requestId}' in the gateway log`);
       if (!ex.served_model || ex.status !== 200)
@@ -110,12 +103,17 @@ export class PostgresGatewayStore implements GatewayStore {
          ON CONFLICT (request_id) DO UPDATE SET score = excluded.score, at = excluded.at`,
         [requestId, score, Date.now()],
       );
+      if (ex.log_mode === "metadata") {
+        await client.query("COMMIT");
+        return { queryId: null, model: ex.served_model, performance: score };
+      }
       // The outcome a label stands for is the mean label of every answered exchange of that query and model.
       const mode = ex.mode ?? "direct";
       const { mean } = (
         await client.query<{ mean: number }>(
           `SELECT avg(f.score) AS mean FROM gateway_exchanges e JOIN gateway_feedback f USING (request_id)
-           WHERE e.query = $1 AND e.served_model = $2 AND COALESCE(e.mode, 'direct') = $3 AND e.status = 200`,
+           WHERE e.query = $1 AND e.served_model = $2 AND COALESCE(e.mode, 'direct') = $3 AND e.status = 200
+             AND ${HAS_TEXT}`,
           [ex.query, ex.served_model, mode],
         )
       ).rows[0];

@@ -6,7 +6,8 @@ import { FeedbackError } from "../labels.ts";
 
 /**
  * POST /v1/feedback {"request_id": "...", "score": 0..1}: label a served exchange with how well it did. The
- * label becomes a routing-data outcome at once (dataset "gateway"), ready for `fusionkit train`.
+ * label becomes a routing-data outcome at once (dataset "gateway"), ready for `fusionkit train` — except for an
+ * exchange logged without its text (`logging: metadata`): the label is stored, `query_id` is null.
  */
 export function registerFeedback(app: Hono<Env>, deps: Pick<AppDeps, "labels" | "bodyLimit">): void {
   app.post("/v1/feedback", async (c) => {

@@ -14,6 +14,20 @@ import type Database from "better-sqlite3";
  * migration 10 (data/migrations.ts).
  */
 
+/**
+ * Take exchanges that are being deleted (retention) out of the word index, inside the deleting transaction: a
+ * contentless FTS5 index forgets a row only when given the text it indexed, and only rows the catch-up has
+ * indexed (up to the watermark) may be given.
+ */
+export function forgetIndexedText(db: Database.Database, rows: ReadonlyArray<{ rid: number; query: string }>): void {
+  const state = db.prepare("SELECT last_rowid FROM ui_gateway_rollup_state WHERE id = 1").get() as
+    | { last_rowid: number }
+    | undefined;
+  const last = state?.last_rowid ?? 0;
+  const forget = db.prepare("INSERT INTO ui_exchange_text (ui_exchange_text, rowid, query) VALUES ('delete', ?, ?)");
+  for (const r of rows) if (r.rid <= last) forget.run(r.rid, r.query);
+}
+
 /** Slot widths in ms: fine for short windows, coarse for long ones. */
 export const LEVELS = [10_000, 600_000] as const;
 /**
