@@ -64,60 +64,23 @@ export function recordRetrain(db: Database.Database, r: RetrainRecord): number {
   return Number(info.lastInsertRowid);
 }
 
-interface Row {
-  id: number;
-  at: string;
-  base: string;
-  live: string;
-  router: string;
-  datasets: string;
-  decision: RetrainDecision;
-  reason: string;
-  labels: number;
-  train_queries: number | null;
-  heldout_queries: number | null;
-  compared: number | null;
-  live_score: number | null;
-  candidate_score: number | null;
-  artifact: string | null;
-  artifact_sha256: string | null;
-  seconds: number;
-}
+/** The columns as RetrainRecord fields. */
+const SELECT = `SELECT id, at, base, live, router, datasets, decision, reason, labels, train_queries AS trainQueries,
+  heldout_queries AS heldoutQueries, compared, live_score AS liveScore, candidate_score AS candidateScore, artifact,
+  artifact_sha256 AS artifactSha256, seconds FROM router_retrains`;
 
-const fromRow = (r: Row): RetrainRecord & { id: number } => ({
-  id: r.id,
-  at: r.at,
-  base: r.base,
-  live: r.live,
-  router: r.router,
-  datasets: r.datasets,
-  decision: r.decision,
-  reason: r.reason,
-  labels: r.labels,
-  trainQueries: r.train_queries,
-  heldoutQueries: r.heldout_queries,
-  compared: r.compared,
-  liveScore: r.live_score,
-  candidateScore: r.candidate_score,
-  artifact: r.artifact,
-  artifactSha256: r.artifact_sha256,
-  seconds: r.seconds,
-});
+type Stored = RetrainRecord & { id: number };
 
 /** Every decision about a served router (or all), oldest first. */
-export function retrainRecords(db: Database.Database, base?: string): Array<RetrainRecord & { id: number }> {
-  const rows = base
-    ? db.prepare<[string], Row>("SELECT * FROM router_retrains WHERE base = ? ORDER BY id").all(base)
-    : db.prepare<[], Row>("SELECT * FROM router_retrains ORDER BY id").all();
-  return rows.map(fromRow);
+export function retrainRecords(db: Database.Database, base?: string): Stored[] {
+  return base
+    ? db.prepare<[string], Stored>(`${SELECT} WHERE base = ? ORDER BY id`).all(base)
+    : db.prepare<[], Stored>(`${SELECT} ORDER BY id`).all();
 }
 
 /** The latest decision about a served router, or null. */
-export function lastRetrain(db: Database.Database, base: string): (RetrainRecord & { id: number }) | null {
-  const r = db
-    .prepare<[string], Row>("SELECT * FROM router_retrains WHERE base = ? ORDER BY id DESC LIMIT 1")
-    .get(base);
-  return r ? fromRow(r) : null;
+export function lastRetrain(db: Database.Database, base: string): Stored | null {
+  return db.prepare<[string], Stored>(`${SELECT} WHERE base = ? ORDER BY id DESC LIMIT 1`).get(base) ?? null;
 }
 
 /** The artifact the latest swap put in place of a served router, or the router itself when it was never swapped. */
