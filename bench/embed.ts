@@ -1,7 +1,7 @@
 /**
  * Embedding latency and throughput on the bundled LLMRouter queries.
  *
- *   node --import tsx bench/embed.ts [--quick]
+ *   node --import tsx bench/embed.ts [--quick] [--quiet-wait SECONDS]
  *
  * Prints, per embedder: per-query latency p50/p99 (one text per call) for short prompts (< 200 chars) and
  * long ones (≥ 1,500 chars, truncated to 1,000 by default vs not truncated), and throughput on a mixed
@@ -17,9 +17,12 @@ import type { Embedder } from "../src/embed/embedder.ts";
 import { HashEmbedder } from "../src/embed/hash.ts";
 import { defaultEmbedThreads, truncateForEmbedding, USE_MAX_CHARS, UseEmbedder } from "../src/embed/use.ts";
 import { Rng } from "../src/util/prng.ts";
-import { type CpuShare, loadLine, measureCpuShare, median } from "./support/cpu-share.ts";
+import { type CpuShare, loadLine, measureCpuShare, median, waitForQuiet } from "./support/cpu-share.ts";
 
 const quick = process.argv.includes("--quick");
+/** `--quiet-wait S`: before each thread-comparison round wait up to S seconds for the rest of the machine to go quiet. */
+const quietAt = process.argv.indexOf("--quiet-wait");
+const quietWaitS = quietAt >= 0 ? Number(process.argv[quietAt + 1]) || 0 : 0;
 const REPO = new URL("..", import.meta.url).pathname;
 const texts = (
   JSON.parse(readFileSync(`${REPO}data/llmrouter/dcrouter_preprocessed/train.json`, "utf8")) as {
@@ -167,6 +170,10 @@ const perCpu = { one: 0, all: 0 };
 const share = (r: CpuShare) =>
   `${f(poolTexts.length / (r.wallMs / 1000)).padStart(7)} ${r.cores.toFixed(2).padStart(5)} ${r.others === null ? "   n/a" : r.others.toFixed(2).padStart(6)}`;
 for (let r = 0; r < rounds; r++) {
+  if (quietWaitS > 0) {
+    const q = await waitForQuiet(quietWaitS * 1000);
+    process.stdout.write(`  (${q.quiet ? "quiet" : "still busy"} after waiting ${(q.waitedMs / 1000).toFixed(0)} s)\n`);
+  }
   const one = await measureCpuShare(() => single.embed(poolTexts));
   const all = await measureCpuShare(() => pooled.embed(poolTexts));
   ratios.push(one.wallMs / all.wallMs);

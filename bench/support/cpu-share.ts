@@ -63,3 +63,22 @@ export function median(xs: number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
+
+/**
+ * Wait (at most `maxWaitMs`) until the rest of the machine leaves the cores nearly free: less than
+ * `threshold` cores busy over one second. Returns whether it got there and how long it waited, so a
+ * benchmark round can be reported as run on a quiet or a busy machine.
+ */
+export async function waitForQuiet(maxWaitMs: number, threshold = 0.3): Promise<{ quiet: boolean; waitedMs: number }> {
+  const t0 = performance.now();
+  for (;;) {
+    const m0 = machineBusyMs();
+    if (m0 === null) return { quiet: false, waitedMs: 0 };
+    await new Promise((r) => setTimeout(r, 1000));
+    const busy = ((machineBusyMs() ?? m0) - m0) / 1000;
+    const waitedMs = performance.now() - t0;
+    if (busy < threshold) return { quiet: true, waitedMs };
+    if (waitedMs >= maxWaitMs) return { quiet: false, waitedMs };
+    await new Promise((r) => setTimeout(r, 4000));
+  }
+}

