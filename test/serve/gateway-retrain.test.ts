@@ -15,7 +15,8 @@ import { type Proc, runCli, startFakeProcess, startGatewayProcess } from "./supp
 /**
  * `serve --retrain-every` closes the loop without hand work: labelled traffic reaches the threshold, the primary
  * retrains the served router's kind on its data + the labels in a worker thread, compares it with the live one
- * on the held-back labels, records the decision and swaps it into every worker — and a failed retrain is
+ * on the held-back labels, records the decision and swaps it into every worker (or keeps the live one when the
+ * retrained one is worse there) — and a failed retrain is
  * recorded and counted while the gateway keeps serving. Real processes: fake upstream, gateway with 2 workers.
  */
 describe("gateway: automatic retrain, held-back comparison and swap (real processes)", () => {
@@ -44,6 +45,9 @@ describe("gateway: automatic retrain, held-back comparison and swap (real proces
     "Albert is wondering how much pizza he can eat in one day. He buys 2 large pizzas and 2 small pizzas. How many pieces does he eat?",
   ];
   const held = questions.filter((q) => isHeldOut(queryId(GATEWAY_DATASET, GATEWAY_TASK, q, "train"), HOLDOUT));
+  const trainSide = questions.filter((q) => !held.includes(q));
+  /** Two rounds of both models' answers to the training-side questions. */
+  const LATER_LABELS = 2 * 2 * trainSide.length;
 
   const post = (path: string, body: unknown) =>
     fetch(`${gw.url}${path}`, {
@@ -197,7 +201,7 @@ describe("gateway: automatic retrain, held-back comparison and swap (real proces
     await gw.stop();
     gw = await startGatewayProcess([
       ...["--providers", providers, "--db", db, "--no-auth", "--router", "base/knn", "--workers", "1"],
-      ...["--retrain-every", "2", "--holdout", String(HOLDOUT), "--explore", "1"],
+      ...["--retrain-every", String(LATER_LABELS), "--holdout", String(HOLDOUT), "--explore", "1"],
     ]);
     const r = await chat("fusionkit/auto", questions[0] as string);
     assert.equal(r.headers["x-fusionkit-router-artifact"], "base+gateway/knn@retrain-1");
@@ -225,6 +229,37 @@ describe("gateway: automatic retrain, held-back comparison and swap (real proces
     }
   });
 
+  test("labels contradicting the held-back ones: the retrained router is worse there, the live one is kept", async () => {
+    const from = gw.stderr().length;
+    // On the training side alpha now answers well (2 of 3 labels); the held-back labels still say beta.
+    for (let round = 0; round < 2; round++)
+      for (const q of trainSide)
+        for (const [model, score] of [
+          ["alpha", 1],
+          ["beta", 0],
+        ] as const) {
+          const r = await chat(model, q);
+          assert.equal((await post("/v1/feedback", { request_id: r.headers["x-request-id"], score })).status, 200);
+        }
+    const decided = await waitFor(/retrain of base\+gateway\/knn@retrain-1: \w+[^\n]*/, from);
+    assert.match(decided, /: keep — live 1\.0000, retrained 0\.0000; worse on \d+ held-back queries/);
+    const store = new Store(db);
+    try {
+      const last = retrainRecords(store.db, "base/knn").at(-1);
+      assert.equal(last?.decision, "keep");
+      assert.equal(last?.live, "base+gateway/knn@retrain-1");
+      assert.equal(last?.labels, questions.length * 2 + LATER_LABELS);
+      assert.equal(last?.compared, held.length);
+      assert.equal(last?.artifact, null, "a kept-out router is not stored");
+      assert.match(last?.artifactSha256 ?? "", /^[0-9a-f]{64}$/);
+    } finally {
+      store.close();
+    }
+    const r = await chat("fusionkit/auto", questions[0] as string);
+    assert.equal(r.headers["x-fusionkit-router-artifact"], "base+gateway/knn@retrain-1");
+    assert.match(await (await fetch(`${gw.url}/metrics`)).text(), /^fusionkit_retrains_total\{decision="keep"\} 1$/m);
+  });
+
   test("a failed retrain is recorded and counted, and serving goes on", async () => {
     // The live artifact disappears from the store behind the gateway's back: the next retrain cannot load it.
     const store = new Store(db);
@@ -234,8 +269,8 @@ describe("gateway: automatic retrain, held-back comparison and swap (real proces
       store.close();
     }
     const from = gw.stderr().length;
-    for (const model of ["alpha", "beta"]) {
-      const a = await chat(model, questions[0] as string);
+    for (let i = 0; i < LATER_LABELS; i++) {
+      const a = await chat(i % 2 ? "alpha" : "beta", questions[i % questions.length] as string);
       assert.equal((await post("/v1/feedback", { request_id: a.headers["x-request-id"], score: 1 })).status, 200);
     }
     assert.match(
@@ -249,7 +284,7 @@ describe("gateway: automatic retrain, held-back comparison and swap (real proces
     try {
       const last = retrainRecords(check.db, "base/knn").at(-1);
       assert.equal(last?.decision, "failed");
-      assert.equal(last?.labels, questions.length * 2 + 2);
+      assert.equal(last?.labels, questions.length * 2 + 2 * LATER_LABELS);
     } finally {
       check.close();
     }
