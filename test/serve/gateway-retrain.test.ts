@@ -140,6 +140,19 @@ describe("gateway: automatic retrain, held-back comparison and swap (real proces
     await fake?.stop();
   });
 
+  test("usage errors: a malformed --retrain-every, a --holdout outside (0, 1), a PostgreSQL store (exit 2, one line)", async () => {
+    for (const [flags, message] of [
+      [["--retrain-every", "soon"], /--retrain-every: expected a number of new labels .* got "soon"/],
+      [["--retrain-every", "5", "--holdout", "1"], /--holdout must be a share in \(0, 1\), got "1"/],
+      [["--retrain-every", "5", "--db", "postgres://u@127.0.0.1:1/x"], /--retrain-every needs a SQLite store/],
+    ] as const) {
+      const r = await runCli(["serve", "--providers", providers, "--db", db, "--router", "base/knn", ...flags]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+    }
+  });
+
   test("the held-back split of these questions has queries on both sides (precondition)", () => {
     assert.ok(held.length >= 1 && held.length < questions.length, `${held.length} of ${questions.length} held back`);
   });
