@@ -347,6 +347,13 @@ ${DASHBOARD_LOG_INDEXES}`),
     // Rows from before logging modes were stored in full: NULL reads as full.
     sql: () => "ALTER TABLE gateway_exchanges ADD COLUMN log_mode TEXT;",
   },
+  {
+    version: 13,
+    name: "exchange log: drop the session index (stickiness no longer reads the log)",
+    // Sessions are placed by a deterministic choice from their id (serve/sessions.ts), so no lookup uses it and
+    // every logged row with a session only paid to maintain it.
+    sql: () => "DROP INDEX IF EXISTS gateway_exchanges_session;",
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

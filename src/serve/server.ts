@@ -142,7 +142,12 @@ export async function startGateway(o: ServeOptions): Promise<RunningGateway> {
     modelsJson: modelsJson(o.virtuals, o.policies ?? [], o.providers, startedAt),
     draining: () => draining,
     metricsText:
-      o.metricsText ?? (async () => (await metrics.render()) + (keyMeter?.render() ?? "") + (o.extraMetrics?.() ?? "")),
+      o.metricsText ??
+      (async () =>
+        (await metrics.render()) +
+        (keyMeter?.render() ?? "") +
+        (retention?.render() ?? "") +
+        (o.extraMetrics?.() ?? "")),
   };
   const app = createApp(appDeps);
   // The dashboard reads the SQLite store directly; with PostgreSQL it is not served (yet).

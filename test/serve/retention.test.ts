@@ -218,6 +218,9 @@ describe("retention in a real gateway process", () => {
         body: JSON.stringify({ model: "small", messages: [{ role: "user", content: "x" }] }),
       });
       assert.equal(r.status, 200);
+      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      assert.match(metrics, /^fusionkit_retention_deleted_total 2000$/m);
+      assert.match(metrics, /^fusionkit_retention_failures_total 0$/m);
     } finally {
       assert.equal(await gw.stop(), 0);
     }

@@ -327,6 +327,7 @@ async function servePrimary(s: Start, workers: number): Promise<void> {
   let retrainer: Retrainer | null = null;
   // Client keys' limits and spend, counted here for every worker (spend so far read from a SQLite store).
   const keys = s.f.auth ? new KeyMeter(store.sqlite) : null;
+  let retention: LogRetention | null = null;
   const pool = new WorkerPool({
     workers,
     onExchanges: (rows) => {
@@ -337,7 +338,7 @@ async function servePrimary(s: Start, workers: number): Promise<void> {
     },
     keys,
     log: say,
-    ownMetrics: () => (retrainer?.render() ?? "") + (keys?.render() ?? ""),
+    ownMetrics: () => (retrainer?.render() ?? "") + (keys?.render() ?? "") + (retention?.render() ?? ""),
   });
   let first: { url: string; banner: string };
   try {
@@ -349,7 +350,7 @@ async function servePrimary(s: Start, workers: number): Promise<void> {
     throw e;
   }
   process.stdout.write(`fusionkit serve listening on ${first.url} (${first.banner}; workers: ${workers})\n`);
-  const retention = s.logging.retentionDays
+  retention = s.logging.retentionDays
     ? new LogRetention({
         days: s.logging.retentionDays,
         purge: (before, limit) => store.purgeExchanges(before, limit),
