@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { evaluateRouters } from "../../src/eval/evaluate.ts";
 import { AutoRouter, innerFolds, LARGE_SET, nearestLambda } from "../../src/routing/auto.ts";
 import { sigmoid } from "../../src/routing/math.ts";
 import { choose, learnScales, predictionFor } from "../../src/routing/objective.ts";
@@ -112,4 +113,51 @@ test("two candidates: auto ranks strong/weak calls by the policy with the best o
   assert.ok(pred.rankingScore);
   const gain = (i: number) => (pred.rankingScore?.[i * 2 + 1] as number) - (pred.rankingScore?.[i * 2] as number);
   assert.ok(gain(1) > gain(0) + 0.3, `cluster 1 needs the strong model more: ${gain(1)} vs ${gain(0)}`);
+});
+
+test("evaluation scores auto per objective and ranks strong/weak calls by its ranking scores", () => {
+  const train = toySet(240, 3);
+  const test = toySet(80, 21);
+  const result = evaluateRouters(train, test, [{ name: "auto", create: () => createRouter("auto") }], {
+    scenarios: ["performance-first", "cost-first"],
+    lambdas: [0, 1e3],
+  });
+  const perf = result.routers.find((r) => r.scenario === "performance-first");
+  const cheap = result.routers.find((r) => r.scenario === "cost-first");
+  assert.ok(perf && cheap);
+  assert.ok((perf.usage.big ?? 0) > 0, "performance-first calls the big model where it alone solves the query");
+  assert.ok(perf.performance > cheap.performance);
+  // λ = 1000 per $: the cheapest model everywhere, so the frontier's last point costs what "cheap" costs.
+  const last = perf.frontier[perf.frontier.length - 1];
+  assert.ok(last);
+  close(last.cost, 1, 1e-12);
+
+  // Two candidates: APGR comes from auto's ranking scores (the task's best model alone would give 0.5).
+  const rng = new Rng(17);
+  const candidates = [CANDIDATES[0], CANDIDATES[1]] as TrainingSet["candidates"];
+  const twoSet = (n: number): TrainingSet => {
+    const queries = Array.from({ length: n }, (_, i) => toyQuery("a", i % 2, rng));
+    return {
+      candidates,
+      queries,
+      performance: Float64Array.from(queries.flatMap((_, i) => [i % 2 === 0 ? 1 : 0, 1])),
+      cost: Float64Array.from(queries.flatMap(() => [1, 10])),
+      judge: null,
+    };
+  };
+  const two = evaluateRouters(
+    twoSet(200),
+    twoSet(40),
+    [
+      { name: "auto", create: () => createRouter("auto") },
+      { name: "best-per-task", create: () => createRouter("best-per-task") },
+    ],
+    { scenarios: ["performance-first"] },
+  );
+  const [a, b] = two.routers;
+  assert.ok(a && b);
+  close(b.apgr as number, 0.5, 1e-12);
+  // A perfect ranking sends the weak model's failures (half the queries) to the strong one first: the gap
+  // is recovered linearly over the first half of strong calls, then flat, so APGR = 0.25 + 0.5 = 0.75.
+  close(a.apgr as number, 0.75, 0.02);
 });
