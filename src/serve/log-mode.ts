@@ -1,5 +1,5 @@
 import { UsageError } from "../data/errors.ts";
-import { type Redact, redactPersonalData } from "../util/redact.ts";
+import { type Redact, redactJsonStrings, redactPersonalData } from "../util/redact.ts";
 import type { Exchange } from "./log.ts";
 
 /**
@@ -32,7 +32,8 @@ export function exchangeAsLogged(row: Exchange, mode: LogMode, secrets: Redact):
     return {
       ...e,
       query: redactPersonalData(e.query),
-      request: mask(e.request),
+      // The forwarded messages are JSON: masked string by string, so the row stays valid JSON.
+      request: e.request === null ? null : redactJsonStrings(e.request, redactPersonalData),
       response: mask(e.response),
       error: mask(e.error),
       logMode: mode,

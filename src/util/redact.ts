@@ -69,3 +69,24 @@ export function redactPersonalData(text: string): string {
   for (const [pattern, replace] of PII_PATTERNS) out = out.replace(pattern, replace);
   return out;
 }
+
+/**
+ * Apply a text redaction to every string inside a JSON text (keys included), so escapes such as `\n` before an
+ * address neither hide it nor get masked with it into invalid JSON. Text that is not JSON is redacted as text.
+ */
+export function redactJsonStrings(json: string, redactText: Redact): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return redactText(json);
+  }
+  const walk = (v: unknown): unknown => {
+    if (typeof v === "string") return redactText(v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === "object")
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [redactText(k), walk(x)]));
+    return v;
+  };
+  return JSON.stringify(walk(value));
+}

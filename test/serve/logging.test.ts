@@ -8,7 +8,7 @@ import pg from "pg";
 import { parseServeConfig } from "../../src/serve/config.ts";
 import type { Exchange } from "../../src/serve/log.ts";
 import { exchangeAsLogged } from "../../src/serve/log-mode.ts";
-import { luhn, redactor, redactPersonalData } from "../../src/util/redact.ts";
+import { luhn, redactJsonStrings, redactor, redactPersonalData } from "../../src/util/redact.ts";
 import { tempDir } from "../helpers.ts";
 import { freshDatabase, PG_SKIP } from "../support/postgres.ts";
 import { startFakeProcess, startGatewayProcess } from "./support/procs.ts";
@@ -43,6 +43,14 @@ describe("personal-data masking (util/redact.ts)", () => {
       "a@b is not an address",
     ])
       assert.equal(redactPersonalData(text), text);
+  });
+
+  test("inside JSON, each string is masked on its own: escapes stay valid and do not hide an address", () => {
+    const json = JSON.stringify([{ role: "user", content: "hi\njohn@x.com\n+1 415 555 2671" }]);
+    assert.equal(redactPersonalData(json).includes("\\[email]"), true, "masking the raw JSON text breaks it");
+    const masked = redactJsonStrings(json, redactPersonalData);
+    assert.deepEqual(JSON.parse(masked), [{ role: "user", content: "hi\n[email]\n[phone]" }]);
+    assert.equal(redactJsonStrings("not json: a@b.co", redactPersonalData), "not json: [email]");
   });
 
   test("Luhn on hand-checked numbers", () => {

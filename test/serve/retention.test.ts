@@ -188,42 +188,45 @@ describe("retention in a real gateway process", () => {
     await fake?.stop();
   });
 
-  test("serve --log-retention-days 1 deletes the exchanges older than a day soon after start", async () => {
-    const path = join(dir, "store.db");
-    const store = await SqliteGatewayStore.open(path, null);
-    await fill(store, 2000, 5, "g");
-    await store.close();
-    const providers = join(dir, "providers.yaml");
-    writeFileSync(
-      providers,
-      `providers:\n  - name: fake\n    baseUrl: ${fake.url}\nmodels:\n  - { name: small, provider: fake, upstreamId: small, inputPrice: 1, outputPrice: 1 }\n`,
-    );
-    const gw = await startGatewayProcess([
-      "--providers",
-      providers,
-      "--db",
-      path,
-      "--no-auth",
-      "--log-retention-days",
-      "1",
-    ]);
-    try {
-      const file = new Database(path, { readonly: true });
-      const count = () => (file.prepare("SELECT COUNT(*) AS n FROM gateway_exchanges").get() as { n: number }).n;
-      await until("the first retention pass", () => count() === 5, 60_000);
-      file.close();
-      // The gateway serves on as before.
-      const r = await fetch(`${gw.url}/v1/chat/completions`, {
-        method: "POST",
-        body: JSON.stringify({ model: "small", messages: [{ role: "user", content: "x" }] }),
-      });
-      assert.equal(r.status, 200);
-      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-      assert.match(metrics, /^fusionkit_retention_deleted_total 2000$/m);
-      assert.match(metrics, /^fusionkit_retention_failures_total 0$/m);
-    } finally {
-      assert.equal(await gw.stop(), 0);
-    }
-    assert.match(gw.stderr(), /retention: deleted 2000 exchange\(s\) older than 1 day\(s\)/);
-  });
+  for (const workers of ["1", "2"])
+    test(`serve --log-retention-days 1 (--workers ${workers}) deletes the exchanges older than a day soon after start`, async () => {
+      const path = join(dir, `store-${workers}.db`);
+      const store = await SqliteGatewayStore.open(path, null);
+      await fill(store, 2000, 5, "g");
+      await store.close();
+      const providers = join(dir, "providers.yaml");
+      writeFileSync(
+        providers,
+        `providers:\n  - name: fake\n    baseUrl: ${fake.url}\nmodels:\n  - { name: small, provider: fake, upstreamId: small, inputPrice: 1, outputPrice: 1 }\n`,
+      );
+      const gw = await startGatewayProcess([
+        "--providers",
+        providers,
+        "--db",
+        path,
+        "--no-auth",
+        "--log-retention-days",
+        "1",
+        "--workers",
+        workers,
+      ]);
+      try {
+        const file = new Database(path, { readonly: true });
+        const count = () => (file.prepare("SELECT COUNT(*) AS n FROM gateway_exchanges").get() as { n: number }).n;
+        await until("the first retention pass", () => count() === 5, 60_000);
+        file.close();
+        // The gateway serves on as before.
+        const r = await fetch(`${gw.url}/v1/chat/completions`, {
+          method: "POST",
+          body: JSON.stringify({ model: "small", messages: [{ role: "user", content: "x" }] }),
+        });
+        assert.equal(r.status, 200);
+        const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+        assert.match(metrics, /^fusionkit_retention_deleted_total 2000$/m);
+        assert.match(metrics, /^fusionkit_retention_failures_total 0$/m);
+      } finally {
+        assert.equal(await gw.stop(), 0);
+      }
+      assert.match(gw.stderr(), /retention: deleted 2000 exchange\(s\) older than 1 day\(s\)/);
+    });
 });
