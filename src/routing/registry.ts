@@ -165,7 +165,7 @@ const SPECS: Record<string, RouterSpec> = {
   },
   auto: {
     description:
-      "stacks the others: per task, the base router (or their mean) that beat the task's best model out of fold, else that model",
+      "stacks the others: per task and objective, the base router (or their mean or logistic stack) that beat the task's best model out of fold, else that model",
     params: z
       .strictObject({
         bases: z.array(routerName).min(1).optional(),
