@@ -163,6 +163,24 @@ test("every table is created by a numbered migration, not by the module that use
   assert.deepEqual(outside, ["src/data/migrations.ts"]);
 });
 
+test("two processes opening one old store at once: each migration applied exactly once, both succeed", async () => {
+  const path = oldStore();
+  const { runCli } = await import("../serve/support/procs.ts");
+  const [a, b] = await Promise.all([
+    runCli(["keys", "list", "--db", path, "--json"]),
+    runCli(["keys", "list", "--db", path, "--json"]),
+  ]);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(b.code, 0, b.stderr);
+  assert.deepEqual(JSON.parse(a.stdout), JSON.parse(b.stdout));
+  const db = new Database(path, { readonly: true });
+  assert.deepEqual(
+    db.prepare("SELECT version FROM schema_migrations ORDER BY version").all(),
+    MIGRATIONS.map((m) => ({ version: m.version })),
+  );
+  db.close();
+});
+
 test("an upgrade that fails half-way leaves the store as it was (one transaction)", () => {
   const path = oldStore();
   // A log table from some other program, without the session column migration 5 indexes: that step fails.

@@ -1,4 +1,5 @@
 import pg from "pg";
+import { UsageError } from "../../data/errors.ts";
 import { queryId } from "../../data/ids.ts";
 import { fromArtifact, type LoadedArtifact, toArtifact } from "../../routing/artifacts.ts";
 import { ANY_ROUTER, type GatewayStore } from "../gateway-store.ts";
@@ -51,7 +52,9 @@ export class PostgresGatewayStore implements GatewayStore {
       await migratePostgres(pool);
     } catch (e) {
       await pool.end();
-      throw new Error(`cannot open the PostgreSQL store ${store.location}: ${(e as Error).message}`);
+      const message = `cannot open the PostgreSQL store ${store.location}: ${(e as Error).message}`;
+      // A database from a newer FusionKit is the user's to resolve (exit 2, no stack), like a newer SQLite store.
+      throw e instanceof UsageError ? new UsageError(message) : new Error(message);
     }
     return store;
   }
