@@ -65,6 +65,11 @@ export function loadUseModel(): Promise<EmbeddingsModel> {
   return model;
 }
 
+/** Whether this thread has loaded (or is loading) the model. */
+export function useModelLoadedHere(): boolean {
+  return model !== null;
+}
+
 /**
  * Batches of prepared texts (indices into `inputs`): ascending length, each under the padding budget and
  * at most USE_BATCH texts. Returned most padded characters first, so that a pool hands out the long

@@ -97,6 +97,11 @@ export class UsePool {
     });
   }
 
+  /** Whether a worker has been started (its model is loaded or loading): a small call is then cheaper here. */
+  get started(): boolean {
+    return this.workers.some((w) => w !== undefined && !w.dead);
+  }
+
   private dispatch(): void {
     for (let round = 0; round < IN_FLIGHT_PER_WORKER; round++)
       for (let w = 0; w < this.size && this.queue.length > 0; w++) {
@@ -111,6 +116,11 @@ export class UsePool {
 }
 
 const pools = new Map<number, UsePool>();
+
+/** The process's pool of `size` workers, if one was made. */
+export function existingPool(size: number): UsePool | undefined {
+  return pools.get(size);
+}
 
 /** The process's pool of `size` workers (started per index on first use). */
 export function usePool(size: number): UsePool {

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import type { Embedder } from "./embedder.ts";
 import { embedUseBatch, USE_DIM, useBatches } from "./use-model.ts";
-import { usePool } from "./use-pool.ts";
+import { existingPool, usePool } from "./use-pool.ts";
 
 /**
  * Characters kept of a long prompt. USE-lite's cost grows with length (~100 ms for 2,000 characters,
@@ -28,7 +28,7 @@ export function prepareForUse(text: string, maxChars: number): string {
   return cut.trim() === "" ? " " : cut;
 }
 
-/** Fewer texts than this are embedded in this thread (a pool round trip is not worth it for one query). */
+/** Fewer texts than this are embedded in this thread (starting a pool is not worth it for one query). */
 const POOL_MIN_TEXTS = 32;
 
 /** Worker threads used by default: FUSIONKIT_EMBED_THREADS, else one per core. */
@@ -71,7 +71,9 @@ export class UseEmbedder implements Embedder {
         out[i] = rows.subarray(k * USE_DIM, (k + 1) * USE_DIM);
       });
     };
-    if (this.threads < 2 || inputs.length < POOL_MIN_TEXTS) {
+    // A small call runs in this thread, unless this process's pool is already up: then it saves loading
+    // one more copy of the model here (an evaluation embeds its few model descriptions after the queries).
+    if (this.threads < 2 || (inputs.length < POOL_MIN_TEXTS && !existingPool(this.threads)?.started)) {
       for (const b of batches) place(b, await embedUseBatch(b.map((i) => inputs[i])));
       return out;
     }
