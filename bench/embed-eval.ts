@@ -3,17 +3,18 @@
  * thread — 15 of that evaluation's 18 minutes) against the encoder as `fusionkit eval` runs it now (worker
  * threads on every core), in the same run.
  *
- *   node --import tsx bench/embed-eval.ts [--sample 600] [--rounds 3] [--data /work/shared/data] [--quiet-wait SECONDS]
+ *   node --import tsx bench/embed-eval.ts [--sample 300] [--rounds 3] [--data /work/shared/data] [--quiet-wait SECONDS]
  *
  * Texts: the distinct query texts of the routing data sets at hand (LLMRouter, RouteProfile, NQ, RouteLLM
  * MMLU and GSM8K, read by FusionKit's importers; the bundled LLMRouter and RouteProfile copies when `--data`
  * is missing), a seeded uniform sample of them. Both encoders run behind the store's embedding cache
  * (CachedEmbedder, as eval's training-set builder calls it) on a fresh temporary store each round, with
  * no bundled vectors, so nothing is answered from a cache. "before" is @energetic-ai/embeddings' own
- * embed() on the same length-sorted batches, in this thread; the bench checks both give the same vectors.
- * Rounds alternate before/now (the machine is shared); per round texts/s and the CPU shares of this
- * process and of the rest of the machine; medians; the time projected for 17,700 queries (start-up and
- * model load included).
+ * embed() on the same length-sorted batches, in this thread; "now" runs once in one thread and once on
+ * every core; the bench checks all give the same vectors. Rounds alternate (the machine is shared); per
+ * round texts/s, the CPU shares of this process and of the rest of the machine, and CPU ms per text;
+ * medians; the time projected for 17,700 queries as measured (start-up and model load included) and,
+ * from CPU time per text, with the cores free.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -32,7 +33,7 @@ const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 };
-const SAMPLE = Number(arg("sample", "600"));
+const SAMPLE = Number(arg("sample", "300"));
 const ROUNDS = Number(arg("rounds", "3"));
 const DATA = arg("data", "/work/shared/data");
 /** Before each round wait up to this many seconds for the rest of the machine to go quiet (0: do not). */
@@ -67,8 +68,11 @@ process.stdout.write(
 );
 
 const threads = defaultEmbedThreads();
-const before = new LibraryUse();
-const now = new UseEmbedder();
+const encoders: Array<{ label: string; e: Embedder }> = [
+  { label: "before, 1 thread", e: new LibraryUse() },
+  { label: "now, 1 thread", e: new UseEmbedder(undefined, { threads: 1 }) },
+  { label: `now, ${threads} threads`, e: new UseEmbedder(undefined, { threads }) },
+];
 const dir = tempDir();
 let stores = 0;
 /** One pass over the sample through a fresh store's cache (nothing cached, no bundled vectors). */
@@ -87,40 +91,52 @@ async function pass(e: Embedder, label: string): Promise<{ share: CpuShare; vect
 // Start-up: model load (and for the pool, worker threads) plus a first call of 64 texts, as the first
 // chunk of an evaluation pays it.
 const warm = texts.slice(0, 64);
-const startBefore = await measureCpuShare(() => before.embed(warm));
-const startNow = await measureCpuShare(() => now.embed(warm));
+const start: CpuShare[] = [];
+for (const { e } of encoders) start.push(await measureCpuShare(() => e.embed(warm)));
 process.stdout.write(
-  `start-up + first 64 texts: before ${(startBefore.wallMs / 1000).toFixed(1)} s, now (${threads} worker threads) ${(startNow.wallMs / 1000).toFixed(1)} s\n` +
-    "round   before (1 thread): texts/s cores others   now: texts/s cores others   now/before\n",
+  `start-up + first 64 texts: ${encoders.map(({ label }, k) => `${label} ${(start[k].wallMs / 1000).toFixed(1)} s`).join(", ")}\n` +
+    "cores = CPU time of this process / wall time; others = CPU time of the rest of the machine / wall time\n" +
+    `round ${encoders.map(({ label }) => `${label}: texts/s cores others cpu-ms/text`.padStart(52)).join("")}   now/before\n`,
 );
 
 const fmt = (s: CpuShare) =>
-  `${(texts.length / (s.wallMs / 1000)).toFixed(1).padStart(7)} ${s.cores.toFixed(2).padStart(5)} ${s.others === null ? "   n/a" : s.others.toFixed(2).padStart(6)}`;
-const rates = { before: [] as number[], now: [] as number[] };
+  `${(texts.length / (s.wallMs / 1000)).toFixed(1).padStart(7)} ${s.cores.toFixed(2).padStart(5)} ${s.others === null ? "   n/a" : s.others.toFixed(2).padStart(6)} ${(s.cpuMs / texts.length).toFixed(1).padStart(11)}`;
+const rates = encoders.map(() => [] as number[]);
+const cpuPerText = encoders.map(() => [] as number[]);
 let worst = 0;
 for (let r = 0; r < ROUNDS; r++) {
   if (QUIET_WAIT_S > 0) {
     const q = await waitForQuiet(QUIET_WAIT_S * 1000);
     process.stdout.write(`  (${q.quiet ? "quiet" : "still busy"} after waiting ${(q.waitedMs / 1000).toFixed(0)} s)\n`);
   }
-  const b = await pass(before, "embedding (before)");
-  const n = await pass(now, "embedding (now)");
-  rates.before.push(texts.length / (b.share.wallMs / 1000));
-  rates.now.push(texts.length / (n.share.wallMs / 1000));
-  for (let i = 0; i < texts.length; i++)
-    for (let k = 0; k < USE_DIM; k++) worst = Math.max(worst, Math.abs(b.vectors[i][k] - n.vectors[i][k]));
+  const runs: Array<{ share: CpuShare; vectors: Float32Array[] }> = [];
+  for (const { e, label } of encoders) runs.push(await pass(e, `embedding (${label})`));
+  runs.forEach((run, k) => {
+    rates[k].push(texts.length / (run.share.wallMs / 1000));
+    cpuPerText[k].push(run.share.cpuMs / texts.length);
+    for (let i = 0; i < texts.length; i++)
+      for (let d = 0; d < USE_DIM; d++) worst = Math.max(worst, Math.abs(runs[0].vectors[i][d] - run.vectors[i][d]));
+  });
+  const last = runs[runs.length - 1];
   process.stdout.write(
-    `  ${String(r + 1).padStart(3)}              ${fmt(b.share)}        ${fmt(n.share)}   ×${(b.share.wallMs / n.share.wallMs).toFixed(2)}\n`,
+    `${String(r + 1).padStart(5)} ${runs.map((run) => fmt(run.share).padStart(52)).join("")}   ×${(runs[0].share.wallMs / last.share.wallMs).toFixed(2)}\n`,
   );
 }
-const rb = median(rates.before);
-const rn = median(rates.now);
-const projected = (start: CpuShare, rate: number) => start.wallMs / 1000 + (PROJECT - warm.length) / rate;
+const rate = rates.map(median);
+const cpu = cpuPerText.map(median);
+const pooled = encoders.length - 1;
 const minutes = (s: number) => `${(s / 60).toFixed(1)} min`;
-const pb = projected(startBefore, rb);
-const pn = projected(startNow, rn);
+// As measured: start-up, then the rest at the median rate of this run.
+const asRun = (k: number) => start[k].wallMs / 1000 + (PROJECT - warm.length) / rate[k];
+// With the cores free: CPU time per text spread over the threads (start-up left out).
+const free = (k: number, cores: number) => (PROJECT * cpu[k]) / 1000 / cores;
 process.stdout.write(
-  `median texts/s: before ${rb.toFixed(1)}, now ${rn.toFixed(1)} (×${(rn / rb).toFixed(2)}); largest difference between their vectors ${worst}\n` +
-    `projected embedding time for ${PROJECT.toLocaleString("en")} queries: before ${minutes(pb)}, now ${minutes(pn)} ` +
-    `(${((100 * pn) / pb).toFixed(0)}% of before; target < 50%); ${loadLine()}\n`,
+  `median texts/s: ${encoders.map(({ label }, k) => `${label} ${rate[k].toFixed(1)}`).join(", ")}; now (${threads} threads) vs before ×${(rate[pooled] / rate[0]).toFixed(2)}\n` +
+    `median CPU ms per text: ${encoders.map(({ label }, k) => `${label} ${cpu[k].toFixed(1)}`).join(", ")} ` +
+    `(one thread: before/now ×${(cpu[0] / cpu[1]).toFixed(2)}; ${threads} threads vs 1 ×${(cpu[pooled] / cpu[1]).toFixed(2)} CPU per text)\n` +
+    `largest difference between the vectors of before and now: ${worst}\n` +
+    `projected embedding time for ${PROJECT.toLocaleString("en")} queries on this machine as it was: before ${minutes(asRun(0))}, now ${minutes(asRun(pooled))} ` +
+    `(${((100 * asRun(pooled)) / asRun(0)).toFixed(0)}% of before; target < 50%)\n` +
+    `  with the cores free (CPU time per text / cores, start-up left out): before ${minutes(free(0, 1))}, now ${minutes(free(pooled, threads))} ` +
+    `(${((100 * free(pooled, threads)) / free(0, 1)).toFixed(0)}%); ${loadLine()}\n`,
 );
