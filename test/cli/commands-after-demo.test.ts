@@ -6,6 +6,7 @@ import { before, describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { fusionkit } from "../eval/cli-run.ts";
 import { REPO, tempDb, tempDir } from "../helpers.ts";
+import { startGatewayProcess } from "../serve/support/procs.ts";
 
 /**
  * Issue 12 item 3: the commands of the README work on a store holding several datasets (as after
@@ -151,6 +152,42 @@ describe("commands on a store with several datasets (as after the demo)", () => 
     const unknown = await fusionkit(["train", "--router", "knn", "--db", db, "--dataset", "first,nope"]);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /dataset "nope" is not in/);
+  });
+
+  test("serve without --router among several stored auto routers (one per dataset, as the demo saves) serves the first imported dataset's", async () => {
+    for (const d of ["first", "second"]) {
+      const t = await fusionkit([
+        "train",
+        "--embedder",
+        "hash",
+        "--db",
+        db,
+        "--dataset",
+        d,
+        "--out",
+        join(tempDir(), `${d}.json`),
+      ]);
+      assert.equal(t.code, 0, t.stderr);
+    }
+    const providers = writeFile(
+      "providers.yaml",
+      [
+        "providers:",
+        "  - name: local",
+        "    baseUrl: http://127.0.0.1:9/v1",
+        "models:",
+        "  - { name: small, provider: local, upstreamId: small, inputPrice: 0.1, outputPrice: 0.2 }",
+        "  - { name: large, provider: local, upstreamId: large, inputPrice: 1, outputPrice: 2 }",
+        "",
+      ].join("\n"),
+    );
+    const gw = await startGatewayProcess(["--db", db, "--providers", providers]);
+    try {
+      assert.match(gw.stderr(), /routing with "first\/auto" from the store/);
+      assert.equal((await fetch(`${gw.url}/healthz`)).status, 200);
+    } finally {
+      await gw.stop();
+    }
   });
 
   test("output piped into a reader that stops early is not an error", () => {

@@ -35,6 +35,7 @@ import { SqliteGatewayStore } from "../../serve/sqlite-gateway-store.ts";
 import { loadThoughts } from "../../serve/thoughts.ts";
 import { UpstreamPool } from "../../serve/upstream.ts";
 import { AUTO, parseVariant, type VirtualModel } from "../../serve/virtual.ts";
+import { resolveDataset } from "../options.ts";
 
 interface ServeFlags extends ServeSettings {
   config?: string;
@@ -555,9 +556,16 @@ function startRetrainer(
   return retrainer;
 }
 
-/** Without --router: the store's artifact of the default router when there is exactly one. */
+/**
+ * Without --router: the store's artifact of the default router when there is exactly one; among several (the demo
+ * saves one per dataset), the default dataset's (the first imported, as every other command), named on stderr.
+ */
 function defaultRouter(store: Store): string[] {
-  const ids = storedRouterIds(store, DEFAULT_ROUTER);
+  let ids = storedRouterIds(store, DEFAULT_ROUTER);
+  if (ids.length > 1 && store.datasets().length > 0) {
+    const preferred = `${resolveDataset(store, undefined)}/${DEFAULT_ROUTER}`;
+    if (ids.includes(preferred)) ids = [preferred];
+  }
   if (ids.length > 1)
     throw new UsageError(
       `the store holds several "${DEFAULT_ROUTER}" routers (${ids.join(", ")}); pick one with --router`,
