@@ -39,6 +39,7 @@ import {
   prepare,
   type Run,
   row,
+  runFlags,
   type Summary,
   startGateway,
   startUpstream,
@@ -46,13 +47,10 @@ import {
   summarise,
 } from "./support/gateway-runs.ts";
 
-const DURATION = numberArg("--duration", 3);
-const WARMUP = numberArg("--warmup", 1);
-const ROUNDS = numberArg("--rounds", 2);
+const { load: LOAD, rounds: ROUNDS } = runFlags();
 const ALL_WORKERS = numberArg("--workers", availableParallelism());
 const PG_SERVER = stringArg("--pg") ?? process.env.FUSIONKIT_TEST_PG ?? null;
 const CONNECTIONS = [1, 50, 200];
-const LOAD = { warmupSec: WARMUP, durationSec: DURATION };
 
 interface Config {
   label: string;
@@ -188,12 +186,12 @@ async function main(): Promise<void> {
 
     out.push(
       "",
-      `plain requests, cached embedding; ${ROUNDS} × ${DURATION} s per row; × base: against ${configs[0].label}`,
+      `plain requests, cached embedding; ${ROUNDS} × ${LOAD.durationSec} s per row; × base: against ${configs[0].label}`,
     );
     out.push(HEADER);
     const cold: string[] = [
       "",
-      `cold start (excluded above): every run opens its connections at once and warms up ${WARMUP} s on them;`,
+      `cold start (excluded above): every run opens its connections at once and warms up ${LOAD.warmupSec} s on them;`,
       "1st = first request of each fresh connection (connect + accept queue + first response), warm = all warm-up requests",
       row(["run", "conns", "", ...COLD_COLUMNS], 20),
     ];

@@ -42,18 +42,16 @@ import {
   prepare,
   type Run,
   row,
+  runFlags,
   type Summary,
   startGateway,
   startUpstream,
   summarise,
 } from "./support/gateway-runs.ts";
 
-const DURATION = numberArg("--duration", 3);
-const WARMUP = numberArg("--warmup", 1);
-const ROUNDS = numberArg("--rounds", 2);
+const { load: LOAD, rounds: ROUNDS } = runFlags();
 const WORKERS = numberArg("--workers", 1);
 const CONNECTIONS = [1, 50, 200];
-const LOAD = { warmupSec: WARMUP, durationSec: DURATION };
 
 const HEADER = row([
   "run",
@@ -124,7 +122,7 @@ async function main(): Promise<void> {
   const out: string[] = [`load average at start: ${loadAverage()}`, "", HEADER];
   const checks: string[] = [];
   const cold: string[] = [
-    `cold start (excluded from the tables above): each run opens its connections at once and runs ${WARMUP} s of warm-up on them;`,
+    `cold start (excluded from the tables above): each run opens its connections at once and runs ${LOAD.warmupSec} s of warm-up on them;`,
     "1st = first request of each fresh connection (TCP connect + wait in the accept queue + first response), warm = all warm-up requests",
     COLD_HEADER,
   ];

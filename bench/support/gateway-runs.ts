@@ -27,6 +27,14 @@ export function stringArg(name: string): string | null {
   return i >= 0 ? (process.argv[i + 1] ?? null) : null;
 }
 
+/** The flags both gateway benches take: --duration and --warmup (s, per run) and --rounds. */
+export function runFlags(): { load: LoadOptions; rounds: number } {
+  return {
+    load: { durationSec: numberArg("--duration", 3), warmupSec: numberArg("--warmup", 1) },
+    rounds: numberArg("--rounds", 2),
+  };
+}
+
 export const loadAverage = () =>
   loadavg()
     .map((v) => v.toFixed(2))
