@@ -33,6 +33,7 @@ import {
   chatBody,
   coldCells,
   f,
+  gatewayBuild,
   load,
   loadAverage,
   numberArg,
@@ -148,7 +149,10 @@ async function main(): Promise<void> {
       notes.push(
         "PostgreSQL rows skipped: no server given (pass --pg postgres://… or set FUSIONKIT_TEST_PG; .ci/postgres-start starts a throwaway one)",
       );
-    const out: string[] = [`load average at start: ${loadAverage()}; ${availableParallelism()} cores`, ...notes];
+    const out: string[] = [
+      `load average at start: ${loadAverage()}; ${availableParallelism()} cores; ${gatewayBuild()}`,
+      ...notes,
+    ];
     for (const c of configs) {
       process.stderr.write(`bench/gateway-scale: starting ${c.label}\n`);
       c.gw = await startGateway([

@@ -36,6 +36,7 @@ import {
   chatBody,
   coldCells,
   f,
+  gatewayBuild,
   load,
   loadAverage,
   numberArg,
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
   ];
   const query = texts[0];
   const direct = upstream.url;
-  const out: string[] = [`load average at start: ${loadAverage()}`, "", HEADER];
+  const out: string[] = [`load average at start: ${loadAverage()}; ${gatewayBuild()}`, "", HEADER];
   const checks: string[] = [];
   const cold: string[] = [
     `cold start (excluded from the tables above): each run opens its connections at once and runs ${LOAD.warmupSec} s of warm-up on them;`,

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { distState } from "../../bin/dist-state.js";
 import { Store } from "../../src/data/store.ts";
 import { createEmbedder } from "../../src/embed/registry.ts";
 import { saveRouter, trainRouter } from "../../src/routing/artifacts.ts";
@@ -34,6 +35,12 @@ export function runFlags(): { load: LoadOptions; rounds: number } {
     rounds: numberArg("--rounds", 2),
   };
 }
+
+/** How `fusionkit serve` runs here: the compiled dist/, or the sources through tsx when dist/ is not current. */
+export const gatewayBuild = () =>
+  distState(REPO) === "current"
+    ? "gateway: compiled dist/"
+    : "gateway: sources through tsx (dist/ is not current with src/: `npm run build` for the compiled figures)";
 
 export const loadAverage = () =>
   loadavg()
