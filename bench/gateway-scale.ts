@@ -199,7 +199,10 @@ async function main(): Promise<void> {
       "1st = first request of each fresh connection (connect + accept queue + first response), warm = all warm-up requests",
       row(["run", "conns", "", ...COLD_COLUMNS], 20),
     ];
-    const cpu: string[] = ["", "gateway CPU per request (all its processes, warm-up included), ms:"];
+    const cpu: string[] = [
+      "",
+      "gateway CPU per request (all its processes, warm-up included; with workers, the primary's share), ms:",
+    ];
     for (const conns of CONNECTIONS) {
       const base = summarise(configs[0].runs.get(conns) as Run[]);
       const d = summarise(direct.get(conns) as Run[]);
@@ -210,7 +213,7 @@ async function main(): Promise<void> {
         const s = summarise(c.runs.get(conns) as Run[]);
         out.push(line(c.label, conns, s, c === configs[0] ? null : base));
         cold.push(row([c.label, conns, "", ...coldCells(s)], 20));
-        cpuCells.push(`${c.label} ${f(s.cpuPerReq)}`);
+        cpuCells.push(`${c.label} ${f(s.cpuPerReq)}${c.workers > 1 ? ` (primary ${f(s.mainCpuPerReq)})` : ""}`);
       }
       cpu.push(`  ${conns} conns: ${cpuCells.join("; ")}`);
     }

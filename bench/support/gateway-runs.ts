@@ -168,8 +168,7 @@ export async function prepare(
  */
 export function cpuMs(pid: number | undefined): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    let ms = (Number(fields[11]) + Number(fields[12])) * 10;
+    let ms = ownCpuMs(pid);
     const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim();
     for (const child of children ? children.split(" ") : []) {
       const c = cpuMs(Number(child));
@@ -181,10 +180,22 @@ export function cpuMs(pid: number | undefined): number {
   }
 }
 
+/** User + system CPU in ms of one process alone (NaN when it cannot be read). */
+export function ownCpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export interface Run {
   rps: number;
   /** CPU the measured process (the gateway, with its workers) spent per answered request, ms (warm-up included); NaN when not measured. */
   cpuPerReq: number;
+  /** The same for the measured process alone (with `--workers`: the primary, without its workers). */
+  mainCpuPerReq: number;
   lat: number[];
   sent: number;
   responses: number;
@@ -229,6 +240,7 @@ export async function load(
   const specFile = join(SPEC_DIR, "load.json");
   writeFileSync(specFile, JSON.stringify(spec));
   const cpu0 = pid ? cpuMs(pid) : Number.NaN;
+  const main0 = pid ? ownCpuMs(pid) : Number.NaN;
   const r = await new Promise<LoadResult>((res, rej) => {
     const p = spawn(process.execPath, ["--import", "tsx", "bench/support/loadgen.ts", specFile], {
       cwd: REPO,
@@ -249,6 +261,7 @@ export async function load(
   return {
     rps: m.responses / m.seconds,
     cpuPerReq: (cpuMs(pid) - cpu0) / Math.max(1, m.responses + w.responses),
+    mainCpuPerReq: (ownCpuMs(pid) - main0) / Math.max(1, m.responses + w.responses),
     lat: m.lat,
     sent: m.sent,
     responses: m.responses,
@@ -270,6 +283,7 @@ function pct(sorted: number[], p: number): number {
 export interface Summary {
   rps: number;
   cpuPerReq: number;
+  mainCpuPerReq: number;
   p50: number;
   p99: number;
   p999: number;
@@ -295,6 +309,7 @@ export function summarise(runs: Run[]): Summary {
   return {
     rps: runs.reduce((a, r) => a + r.rps, 0) / runs.length,
     cpuPerReq: runs.reduce((a, r) => a + r.cpuPerReq, 0) / runs.length,
+    mainCpuPerReq: runs.reduce((a, r) => a + r.mainCpuPerReq, 0) / runs.length,
     p50: pct(lat, 50),
     p99: pct(lat, 99),
     p999: pct(lat, 99.9),
