@@ -15,10 +15,11 @@ const MAX_BATCH = 64;
  * regenerate, the same system prompt + question) costs a map lookup instead of a sentence-encoder pass.
  * Size 0 embeds every request.
  *
- * Misses are coalesced: concurrent requests for one text share a single embedding (when hundreds of clients
- * connect at once with the same prompt, the cache is empty for all of them, and embedding it hundreds of times
- * over was the gateway's cold-start stall), and the distinct texts of one event-loop turn go to the embedder as
- * one batch, which the encoder's worker threads run faster than one call per text.
+ * Misses are coalesced: concurrent requests for one text share a single embedding (when many clients send the
+ * same prompt to a fresh gateway, the cache is empty for all of them and each would run the encoder), and the
+ * distinct texts of one event-loop turn go to the embedder as one batch, which the encoder's worker threads run
+ * faster than one call per text. (This is not what stalls first requests at 200 new connections in
+ * bench/gateway-scale.ts: that bench warms the cache at 1 connection first, and the stall stays.)
  */
 export class EmbeddingLru {
   readonly inner: Embedder;
