@@ -75,13 +75,17 @@ export function useModelLoadedHere(): boolean {
  * at most USE_BATCH texts. Returned most padded characters first, so that a pool hands out the long
  * batches first and ends on short ones (its threads then finish close together).
  */
-export function useBatches(inputs: string[], budgetChars = USE_BATCH_CHARS, maxTexts = USE_BATCH): number[][] {
+export function useBatches(inputs: string[]): number[][] {
   const order = inputs.map((_, i) => i).sort((a, b) => inputs[a].length - inputs[b].length);
   const batches: number[][] = [];
   for (let start = 0; start < order.length; ) {
     // Ascending lengths: the batch's last text is its longest.
     let end = start + 1;
-    while (end < order.length && end - start < maxTexts && (end - start + 1) * inputs[order[end]].length <= budgetChars)
+    while (
+      end < order.length &&
+      end - start < USE_BATCH &&
+      (end - start + 1) * inputs[order[end]].length <= USE_BATCH_CHARS
+    )
       end++;
     batches.push(order.slice(start, end));
     start = end;
