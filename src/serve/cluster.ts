@@ -6,9 +6,14 @@ import type { Exchange, ExchangeWriter } from "./log.ts";
 import { mergeMetrics } from "./metrics-merge.ts";
 
 /**
- * `fusionkit serve --workers N`: N worker processes (node:cluster) share the listening port; the primary
- * accepts connections and hands them out in turn (so a burst of new connections is accepted by an idle
- * event loop, not by a busy gateway), and is the one writer of the exchange log: workers send their
+ * `fusionkit serve --workers N`: N worker processes (node:cluster) share the listening socket and accept
+ * from it themselves (SCHED_NONE; NODE_CLUSTER_SCHED_POLICY=rr restores node's default). node's default on
+ * Linux has the primary accept and hand each connection over IPC, but the primary here is busy (it writes
+ * the exchange log), so a burst of new connections queued behind it: bench/gateway-scale.ts, 2 workers, 200
+ * connections opened at once, first-request max 1.9–2.5 s with round-robin vs 0.18–0.23 s with workers
+ * accepting (two alternated runs each, load ~2), at equal or better req/s. The kernel's spread over workers
+ * is less even than round-robin; with keep-alive clients that is the price. The primary is the one writer
+ * of the exchange log: workers send their
  * exchanges to it over the IPC channel, acknowledged, so none is lost or written twice. SIGHUP and a
  * published router reach every worker through the primary; SIGTERM/SIGINT drain every worker, then the log.
  * Client keys' limits (budgets, requests and tokens per minute) are counted in the primary too: a worker asks
@@ -68,6 +73,8 @@ export class WorkerPool {
    * same way in each), the others are stopped and the error is the first worker's.
    */
   async start(): Promise<{ url: string; banner: string }> {
+    // Before the first fork (node reads it then); an operator's NODE_CLUSTER_SCHED_POLICY wins.
+    if (!process.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = cluster.SCHED_NONE;
     const starting = Array.from({ length: this.o.workers }, () => this.spawn());
     try {
       const all = await Promise.all(starting);

@@ -20,7 +20,7 @@ interface Reply {
   body: string;
 }
 
-/** One request on a fresh connection (no keep-alive), so the primary hands each to the next worker. */
+/** One request on a fresh connection (no keep-alive), so connections land on either worker. */
 function post(url: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(
