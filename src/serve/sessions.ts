@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { Lru } from "./lru.ts";
 
 /**
  * Session stickiness: a conversation (x-session-id header or the `user` field) stays on one model, so the
@@ -56,26 +57,24 @@ export function sessionChoice(
 
 /**
  * The sessions this process has chosen for (session → candidate key), so a request that does not carry its
- * conversation's first turn (a client that keeps the history itself) stays put here too. A bounded LRU with
- * a time-to-live renewed on use; a Map keeps insertion order, so re-inserting on use makes the first key the
- * least recently used. It only remembers choices: forgetting one (eviction, expiry, a router reload) costs a ranking of the
- * first turn, not a different model.
+ * conversation's first turn (a client that keeps the history itself) stays put here too: the gateway's LRU
+ * (lru.ts) with a time-to-live renewed on use. It only remembers choices: forgetting one (eviction, expiry, a
+ * router reload) costs a ranking of the first turn, not a different model.
  */
 export class Sessions {
-  private readonly map = new Map<string, { model: string; expires: number }>();
-  private readonly maxEntries: number;
+  private readonly chosen: Lru<{ model: string; expires: number }>;
   private readonly ttlMs: number;
 
   constructor(maxEntries = 100_000, ttlMs = 3_600_000) {
-    this.maxEntries = maxEntries;
+    this.chosen = new Lru(maxEntries);
     this.ttlMs = ttlMs;
   }
 
   get(session: string, now = Date.now()): string | null {
-    const e = this.map.get(session);
+    const e = this.chosen.get(session);
     if (!e) return null;
     if (e.expires < now) {
-      this.map.delete(session);
+      this.chosen.delete(session);
       return null;
     }
     this.set(session, e.model, now);
@@ -83,20 +82,15 @@ export class Sessions {
   }
 
   set(session: string, model: string, now = Date.now()): void {
-    this.map.delete(session);
-    this.map.set(session, { model, expires: now + this.ttlMs });
-    if (this.map.size > this.maxEntries) {
-      const oldest = this.map.keys().next().value;
-      if (oldest !== undefined) this.map.delete(oldest);
-    }
+    this.chosen.set(session, { model, expires: now + this.ttlMs });
   }
 
   /** Forget every choice (the routers changed: choose again from the new rankings, as every replica will). */
   clear(): void {
-    this.map.clear();
+    this.chosen.clear();
   }
 
   get size(): number {
-    return this.map.size;
+    return this.chosen.size;
   }
 }
