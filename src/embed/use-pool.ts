@@ -1,4 +1,5 @@
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { moduleWorker } from "../util/module-worker.ts";
 
 /**
  * Worker threads that each hold their own copy of the USE model, so embedding uses every core
@@ -31,16 +32,7 @@ class PoolWorker {
   dead: Error | null = null;
 
   constructor(onFree: () => void) {
-    // The built package runs use-worker.js; from sources (.ts through tsx) the worker first registers
-    // tsx in its own thread (a worker does not inherit the loader the main thread registered).
-    const ts = import.meta.url.endsWith(".ts");
-    const file = new URL(`./use-worker.${ts ? "ts" : "js"}`, import.meta.url);
-    this.worker = ts
-      ? new Worker(
-          `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((m) => { m.register(); return import(${JSON.stringify(file.href)}); });`,
-          { eval: true },
-        )
-      : new Worker(file);
+    this.worker = moduleWorker(import.meta.url, "use-worker");
     this.worker.on("message", (r: Reply) => {
       const job = this.jobs.get(r.id);
       if (!job) return;

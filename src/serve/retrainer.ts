@@ -1,6 +1,6 @@
-import { Worker } from "node:worker_threads";
 import type Database from "better-sqlite3";
 import type { Knob } from "../routing/objective.ts";
+import { moduleWorker } from "../util/module-worker.ts";
 import type { RetrainJob } from "./retrain-job.ts";
 import { everyLabel, type RetrainEvery, retrainDue } from "./retrain-schedule.ts";
 import { lastRetrain, type RetrainDecision, type RetrainRecord, recordRetrain, servedArtifact } from "./retrains.ts";
@@ -172,16 +172,7 @@ export class Retrainer {
 
 /** Run the job in a worker thread; resolves with its record, rejects with its error. */
 function inWorkerThread(job: RetrainJob): Promise<RetrainRecord> {
-  // The built package runs retrain-worker.js; from sources (.ts through tsx) the thread first registers tsx
-  // (a worker does not inherit the loader the main thread registered).
-  const ts = import.meta.url.endsWith(".ts");
-  const file = new URL(`./retrain-worker.${ts ? "ts" : "js"}`, import.meta.url);
-  const worker = ts
-    ? new Worker(
-        `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((m) => { m.register(); return import(${JSON.stringify(file.href)}); });`,
-        { eval: true, workerData: job },
-      )
-    : new Worker(file, { workerData: job });
+  const worker = moduleWorker(import.meta.url, "retrain-worker", { workerData: job });
   return new Promise<RetrainRecord>((resolve, reject) => {
     worker.once("message", (m: { record?: RetrainRecord; error?: string }) => {
       if (m.record) resolve(m.record);
