@@ -82,6 +82,8 @@ export interface CvRouterResult {
   reward: Spread;
   gapClosed: Spread;
   aiq: Spread;
+  /** Seconds each fold's fit took (wall clock, on the training folds). */
+  fitSeconds: Spread;
   /** Over all held-out queries together (fold means weighted by fold size). */
   pooled: { performance: number; cost: number };
   apgr?: Spread;
@@ -161,6 +163,7 @@ export function crossValidateRouters(
       reward: figure((x) => x.reward),
       gapClosed: figure((x) => x.gapClosed),
       aiq: figure((x) => x.aiq),
+      fitSeconds: figure((x) => x.fitSeconds),
       pooled: pooledMeans(rows.map((x, f) => ({ ...(x as PerfCost), n: sizes[f] as number }))),
       ...(two ? { apgr: figure((x) => x.apgr), cpt50: figure((x) => x.cpt50), cpt80: figure((x) => x.cpt80) } : {}),
     };

@@ -61,6 +61,9 @@ test("crossValidateRouters: each fold is the held-out evaluation of a router fit
       const row = cv.routers.find((x) => x.name === name);
       assert.ok(row);
       assert.equal(row.performance.folds[k], direct.routers[r]?.performance);
+      // each fold's fit was timed (a wall-clock figure: only its presence and sign can be checked)
+      const fit = row.fitSeconds.folds[k] as number;
+      assert.ok(Number.isFinite(fit) && fit >= 0, `fitSeconds of ${name} in fold ${k}: ${fit}`);
     }
     assert.equal(cv.oracle.folds[k], direct.oracle.performance);
   });

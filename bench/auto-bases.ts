@@ -1,0 +1,94 @@
+/**
+ * Should `auto` stack one more base router? Cross-validates `auto` with its default bases against `auto` with
+ * the extra base(s) added, in the same run on the same folds (the path `fusionkit eval --cv` takes), and
+ * prints for each: CV mean ± sd over folds per scenario, the one test-split score (reported, never used to
+ * decide), and the wall-clock fit time of every outer fold and of the fit on the whole train split, with the
+ * ratio of fit times (with ÷ without) measured in this run.
+ *
+ *   node --import tsx bench/auto-bases.ts --db store.db --dataset llmrouter [--embedder use] [--extra graph]
+ *        [--cv 5] [--json out.json]
+ *
+ * The store must hold the dataset with its train/test split (README, "Cross-validation and the default router
+ * `auto`", lists the imports and splits).
+ */
+
+import { writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { Store } from "../src/data/store.ts";
+import { createEmbedder } from "../src/embed/registry.ts";
+import { DEFAULT_CV_SEED } from "../src/eval/cv.ts";
+import { runEvaluation } from "../src/eval/run.ts";
+import { AUTO_DEFAULT_BASES } from "../src/routing/auto.ts";
+import { createRouter } from "../src/routing/registry.ts";
+
+function arg(name: string, fallback?: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  const v = at > 0 ? process.argv[at + 1] : fallback;
+  if (v === undefined) throw new Error(`bench/auto-bases.ts: --${name} is required`);
+  return v;
+}
+
+const dbPath = arg("db");
+const dataset = arg("dataset");
+const embedder = createEmbedder(arg("embedder", "use"));
+const extra = arg("extra", "graph")
+  .split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
+const folds = Number(arg("cv", "5"));
+const jsonOut = process.argv.includes("--json") ? arg("json") : undefined;
+
+const DEFAULT = "auto";
+const WITH = `auto+${extra.join("+")}`;
+const variants: Record<string, string[]> = { [DEFAULT]: AUTO_DEFAULT_BASES, [WITH]: [...AUTO_DEFAULT_BASES, ...extra] };
+
+const store = new Store(dbPath);
+const load0 = loadavg()[0];
+const t0 = performance.now();
+const run = await runEvaluation({
+  store,
+  dataset,
+  split: "test",
+  embedder,
+  routers: Object.keys(variants),
+  create: (name) => createRouter("auto", { bases: variants[name] }),
+  scenarios: ["performance-first", "balance", "cost-first"],
+  cv: { folds, seed: DEFAULT_CV_SEED },
+  log: (line) => process.stderr.write(`${line}\n`),
+});
+const wall = (performance.now() - t0) / 1000;
+store.close();
+
+const cv = run.cv;
+if (!cv) throw new Error("no cross-validation result");
+const f3 = (x: number) => x.toFixed(3);
+process.stdout.write(
+  `${dataset}: ${run.trainQueries} train / ${run.queries} test queries, embedder ${embedder.name}, ${folds}-fold CV (seed ${DEFAULT_CV_SEED}); wall ${wall.toFixed(0)} s, load average ${load0.toFixed(1)} → ${loadavg()[0].toFixed(1)}\n`,
+);
+const fit: Record<string, { folds: number[]; full: number }> = {};
+for (const name of Object.keys(variants)) {
+  process.stdout.write(`  ${name} (bases ${variants[name]?.join(", ")})\n`);
+  for (const r of cv.routers.filter((x) => x.name === name)) {
+    const test = run.routers.find((x) => x.name === name && x.scenario === r.scenario);
+    const figure = r.scenario === "performance-first" ? r.performance : r.reward;
+    process.stdout.write(
+      `    ${r.scenario.padEnd(17)} ${r.scenario === "performance-first" ? "perf  " : "reward"} CV ${f3(figure.mean)} ± ${f3(figure.sd)} [${figure.folds.map(f3).join(" ")}] / test ${f3((r.scenario === "performance-first" ? test?.performance : test?.reward) ?? Number.NaN)}\n`,
+    );
+    if (r.scenario === "performance-first")
+      fit[name] = { folds: r.fitSeconds.folds, full: test?.fitSeconds ?? Number.NaN };
+  }
+  const f = fit[name];
+  if (f)
+    process.stdout.write(
+      `    fit per CV fold ${f.folds.map((s) => s.toFixed(1)).join(", ")} s; on all of train ${f.full.toFixed(1)} s\n`,
+    );
+}
+const a = fit[DEFAULT];
+const b = fit[WITH];
+if (a && b) {
+  const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
+  process.stdout.write(
+    `  fit time ${WITH} ÷ ${DEFAULT}: CV folds ${(sum(b.folds) / sum(a.folds)).toFixed(2)}×, all of train ${(b.full / a.full).toFixed(2)}×\n`,
+  );
+}
+if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ dataset, variants, wall, cv, test: run.routers }, null, 1)}\n`);
