@@ -12,6 +12,8 @@ import type { EvalResult } from "./evaluate.ts";
 /** What a run was asked to do (the eval command's settings). */
 export interface EvalSettings {
   routers: string[];
+  /** Parameters given to trained routers (`eval --param`), by router; absent: defaults. */
+  params?: Record<string, Record<string, unknown>>;
   artifacts: string[];
   scenarios: string[];
   embedder: string;

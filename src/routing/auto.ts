@@ -1,6 +1,7 @@
 import { apgr, strongWeak, twoModelCurve } from "../eval/metrics.ts";
 import { Rng } from "../util/prng.ts";
 import { meanFinite, stratifiedFolds } from "./math.ts";
+import { QueryMemory, type QueryMemoryState, type Recall } from "./memory.ts";
 import { DEFAULT_KNOB, type Knob, lambdaGrid, type Scenario } from "./objective.ts";
 import { Priors, type PriorsState } from "./priors.ts";
 import type { CandidateInfo, Prediction, RouteQuery, Router, TrainingSet } from "./router.ts";
@@ -23,8 +24,21 @@ export interface AutoParams {
    * many policies must not pass for skill.
    */
   z?: number;
+  /**
+   * Exact-match memory (default true): a query whose text (whitespace-normalised) is in the training data
+   * is routed by the performance observed on it there, the chosen policy's prediction only breaking ties
+   * (memory.ts). A rule without parameters: nothing is tuned, so nothing is chosen on held-out data.
+   */
+  memory?: boolean;
   seed?: number;
 }
+
+/**
+ * Weight of the policy's prediction beside a remembered outcome: small enough never to reverse an observed
+ * difference (outcomes differ by far more than 1e-6 × a prediction in [0, 1]), so it only orders candidates
+ * that were observed to do equally well.
+ */
+export const MEMORY_TIE_BREAK = 1e-6;
 
 /** The fast learned routers stacked by default (graph and mlp are stronger on some data but cost minutes). */
 export const AUTO_DEFAULT_BASES = ["knn", "logistic", "irt"];
@@ -92,6 +106,8 @@ interface AutoState {
   stack?: StackWeights | null;
   /** Two-candidate data: the policy whose predicted strong − weak gain ranks queries best out of fold. */
   ranking?: Policy | null;
+  /** Exact-match memory of the training queries (absent: none — also artifacts written before it existed). */
+  memory?: QueryMemoryState | null;
   priors: PriorsState;
 }
 
@@ -105,7 +121,8 @@ interface AutoState {
  * tasks unseen in training choose the same way against the best single model over all queries. On
  * two-candidate data the policy whose strong − weak gain ranks held-out queries best (out-of-fold APGR)
  * gives the scores of a strong/weak threshold sweep. Only the bases that some choice uses are refitted on
- * the whole training set and saved in the artifact.
+ * the whole training set and saved in the artifact. A query whose exact text is in the training data is
+ * routed by what was observed on it there (`memory`, on by default; memory.ts).
  */
 export class AutoRouter implements Router {
   readonly name = "auto";
@@ -123,6 +140,8 @@ export class AutoRouter implements Router {
   private byLambda: KnobChoices[] = [];
   private stack: StackWeights | null = null;
   private ranking: Policy | null = null;
+  private readonly useMemory: boolean;
+  private memory: QueryMemory | null = null;
 
   constructor(
     params: AutoParams,
@@ -133,6 +152,7 @@ export class AutoRouter implements Router {
     this.folds = params.folds;
     this.z = params.z ?? 1;
     this.seed = params.seed ?? 1;
+    this.useMemory = params.memory ?? true;
     for (const b of this.bases)
       if (RESERVED.has(b)) throw new Error(`auto: "${b}" cannot be a base router (the baselines are always included)`);
     if (new Set(this.bases).size !== this.bases.length) throw new Error("auto: a base router is listed twice");
@@ -223,6 +243,7 @@ export class AutoRouter implements Router {
     this.ranking = c === 2 ? bestRanking(oof, data, [TASK_BEST, ...learned]) : null;
 
     this.priors = Priors.fit(data);
+    this.memory = this.useMemory ? QueryMemory.fit(data) : null;
     const used = new Set<string>();
     const use = (p: Policy | null) => {
       if (p === MEAN || p === STACK) for (const b of this.bases) used.add(b);
@@ -349,6 +370,19 @@ export class AutoRouter implements Router {
       policyCache.set(p, out);
       return out;
     };
+    const memory = this.memory;
+    const recalled: (Recall | null)[] = queries.map((q) => (memory ? memory.recall(q.text) : null));
+    // A remembered query: its observed outcome, the policy's prediction only breaking ties (and standing in
+    // for candidates never observed on it).
+    const remembered = (rows: Float64Array): Float64Array => {
+      if (!recalled.some(Boolean)) return rows;
+      const out = Float64Array.from(rows);
+      recalled.forEach((m, i) => {
+        if (m)
+          for (let j = 0; j < c; j++) out[i * c + j] = withMemory(m.observed[j] as number, rows[i * c + j] as number);
+      });
+      return out;
+    };
     const build = (knob: Knob): Prediction => {
       const performance = new Float64Array(n * c);
       const reasons: string[] | undefined = opts?.explain ? [] : undefined;
@@ -358,19 +392,21 @@ export class AutoRouter implements Router {
         if (reasons) {
           const why = `auto: ${describe(ch, q.task)}`;
           const inner = this.fitted.has(ch.policy) ? base(ch.policy).reasons : undefined;
+          const m = recalled[i];
           for (let j = 0; j < c; j++) {
             const r = inner?.[i * c + j];
-            reasons.push(r ? `${why}; ${r}` : why);
+            const policy = r ? `${why}; ${r}` : why;
+            reasons.push(m ? `${recallReason(m, j)}; ${policy}` : policy);
           }
         }
       });
-      return { performance, cost, ...(reasons ? { reasons } : {}) };
+      return { performance: remembered(performance), cost, ...(reasons ? { reasons } : {}) };
     };
     const main = build(DEFAULT_KNOB);
     return {
       ...main,
       underKnob: build,
-      ...(this.ranking && c === 2 ? { rankingScore: rowsOf(this.ranking) } : {}),
+      ...(this.ranking && c === 2 ? { rankingScore: remembered(rowsOf(this.ranking)) } : {}),
     };
   }
 
@@ -387,6 +423,7 @@ export class AutoRouter implements Router {
       byLambda: this.byLambda,
       stack: this.stack,
       ranking: this.ranking,
+      memory: this.memory ? this.memory.state() : null,
       priors: this.priors.state(),
     };
   }
@@ -413,6 +450,7 @@ export class AutoRouter implements Router {
       throw new Error('artifact field "state.byLambda": expected one set of choices per λ of "state.lambdas"');
     this.stack = s.stack ? checkStackWeights(s.stack, candidates.length, this.bases.length + 1) : null;
     this.ranking = s.ranking ?? null;
+    this.memory = this.useMemory && s.memory ? QueryMemory.restore(s.memory, candidates.length, "state.memory") : null;
     this.priors = Priors.restore(s.priors, candidates.length);
   }
 }
@@ -448,6 +486,19 @@ function bestRanking(oof: Map<Policy, Prediction>, data: TrainingSet, options: P
     }
   }
   return best;
+}
+
+/** A remembered outcome where one was observed, else the policy's prediction; see MEMORY_TIE_BREAK. */
+export function withMemory(observed: number, predicted: number): number {
+  return Number.isNaN(observed) ? predicted : observed + MEMORY_TIE_BREAK * predicted;
+}
+
+function recallReason(m: Recall, j: number): string {
+  const seen = `this exact query is in the routing data (${m.count} observation${m.count === 1 ? "" : "s"})`;
+  const o = m.observed[j] as number;
+  return Number.isNaN(o)
+    ? `auto: ${seen}, but this candidate was never run on it, so the policy predicts`
+    : `auto: ${seen}: observed performance ${o.toFixed(3)} for this candidate (the policy below only breaks ties)`;
 }
 
 function describe(ch: PolicyChoice, task: string | null | undefined): string {

@@ -165,13 +165,14 @@ const SPECS: Record<string, RouterSpec> = {
   },
   auto: {
     description:
-      "stacks the others: per task and objective, the base router (or their mean or logistic stack) that beat the task's best model out of fold, else that model",
+      "stacks the others: per task and objective, the base router (or their mean or logistic stack) that beat the task's best model out of fold, else that model; a query already in the routing data is routed by its observed outcome",
     params: z
       .strictObject({
         bases: z.array(routerName).min(1).optional(),
         baseParams: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
         folds: int(2),
         z: z.number().min(0).optional(),
+        memory: z.boolean().optional(),
         seed,
       })
       .superRefine((p, ctx) => {

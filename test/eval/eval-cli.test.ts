@@ -162,6 +162,20 @@ test("eval: bad flags and missing splits are clear errors (exit 2)", async () =>
   const badRouter = await fusionkit(["eval", "--db", db, "--routers", "knn,oracle-peek", "--no-report"]);
   assert.equal(badRouter.code, 2);
   assert.match(badRouter.stderr, /--routers: unknown router "oracle-peek" \(known: random, cheapest/);
+  const badParams: Array<[string[], RegExp]> = [
+    [
+      ["--param", "memory=false"],
+      /--param must look like router\.name=value \(e\.g\. auto\.memory=false\), got "memory"/,
+    ],
+    [["--param", "auto.memory=false"], /--param auto\.memory: router "auto" is not one of --routers \(knn\)/],
+    [["--param", "knn.memory=false"], /--param: router "knn": unknown parameter "memory"/],
+    [["--param", "knn.k=ten"], /--param: router "knn": parameter "k": expected a number, got "ten"/],
+  ];
+  for (const [flags, message] of badParams) {
+    const bad = await fusionkit(["eval", "--db", db, "--routers", "knn", ...flags, "--no-report"]);
+    assert.equal(bad.code, 2, flags.join(" "));
+    assert.match(bad.stderr, message);
+  }
   const fresh = tempDb();
   const imp = await fusionkit(["import", join(REPO, "data/routeprofile"), "--db", fresh]);
   assert.equal(imp.code, 0, imp.stderr);
@@ -171,6 +185,17 @@ test("eval: bad flags and missing splits are clear errors (exit 2)", async () =>
     noSplit.stderr,
     /dataset "routeprofile" has no train queries in .*; assign a split with "fusionkit split --dataset routeprofile"/,
   );
+});
+
+test("eval --param router.name=value: the named router is trained with it", async () => {
+  const args = ["eval", "--db", db, "--embedder", "hash", "--routers", "knn", "--scenario", "performance"];
+  const run = await fusionkit([...args, "--param", "knn.k=1", "--param", "knn.shrink=0", "--no-report", "--json"]);
+  assert.equal(run.code, 0, run.stderr);
+  const one = (JSON.parse(run.stdout) as EvalJson).routers[0];
+  const byDefault = result.routers.find((r) => r.name === "knn" && r.scenario === "performance-first");
+  assert.ok(one && byDefault);
+  // The single nearest neighbour's choices are not the default kNN's (k tuned in fit, with shrinkage).
+  assert.notDeepEqual(one.usage, byDefault.usage);
 });
 
 test("eval --artifacts: a router trained by `fusionkit train` in another process scores the same, without training", async () => {

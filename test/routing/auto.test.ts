@@ -2,10 +2,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { evaluateRouters } from "../../src/eval/evaluate.ts";
 import { AutoRouter, innerFolds, LARGE_SET, nearestLambda } from "../../src/routing/auto.ts";
+import { encodeArray } from "../../src/routing/codec.ts";
 import { sigmoid } from "../../src/routing/math.ts";
+import { memoryKey, QueryMemory } from "../../src/routing/memory.ts";
 import { choose, learnScales, predictionFor } from "../../src/routing/objective.ts";
 import { createRouter } from "../../src/routing/registry.ts";
-import type { Router, TrainingSet } from "../../src/routing/router.ts";
+import type { RouteQuery, Router, TrainingSet } from "../../src/routing/router.ts";
 import { applyStack, fitStack } from "../../src/routing/stack.ts";
 import { Rng } from "../../src/util/prng.ts";
 import { CANDIDATES, toyQuery, toySet } from "./toy.ts";
@@ -160,4 +162,169 @@ test("evaluation scores auto per objective and ranks strong/weak calls by its ra
   // A perfect ranking sends the weak model's failures (half the queries) to the strong one first: the gap
   // is recovered linearly over the first half of strong calls, then flat, so APGR = 0.25 + 0.5 = 0.75.
   close(a.apgr as number, 0.75, 0.02);
+});
+
+// Exact-match memory. The toy training set plus three hand-made rows; "tie" appears twice (averaged).
+const MEMORY_EXTRA: Array<[string, number, number[]]> = [
+  ["Which model solved this? (tie)", 0, [1, 1, 0]],
+  ["Which model solved this? (tie)", 1, [1, 1, Number.NaN]],
+  ["Never run on mid", 0, [0, 1, Number.NaN]],
+];
+function memoryTrainSet(): TrainingSet {
+  const data = toySet(240, 3);
+  const rng = new Rng(99);
+  const extra = MEMORY_EXTRA.map(([text, cluster]) => ({ ...toyQuery("a", cluster, rng), text }));
+  return {
+    ...data,
+    queries: [...data.queries, ...extra],
+    performance: Float64Array.from([...data.performance, ...MEMORY_EXTRA.flatMap(([, , p]) => p)]),
+    cost: Float64Array.from([...data.cost, ...MEMORY_EXTRA.flatMap(() => [1, 10, 5])]),
+  };
+}
+let memoryRouters: { data: TrainingSet; on: AutoRouter; off: AutoRouter } | undefined;
+function fittedWithAndWithoutMemory() {
+  if (!memoryRouters) {
+    const data = memoryTrainSet();
+    const on = auto();
+    on.fit(data);
+    const off = auto({ memory: false });
+    off.fit(data);
+    memoryRouters = { data, on, off };
+  }
+  return memoryRouters;
+}
+const argmax = (row: ArrayLike<number>) => {
+  let best = 0;
+  for (let j = 1; j < row.length; j++) if ((row[j] as number) > (row[best] as number)) best = j;
+  return best;
+};
+const rowOf = (v: Float64Array, i: number) => [...v.subarray(i * 3, (i + 1) * 3)];
+/** A remembered row: the observed outcome plus 1e-6 × the policy's prediction, cell by cell. */
+function remembers(got: number[], observed: number[], policy: number[]): void {
+  for (let j = 0; j < got.length; j++)
+    close(got[j] as number, (observed[j] as number) + 1e-6 * (policy[j] as number), 1e-15);
+}
+
+test("memory: keys are whitespace-normalised text; rows are NaN-aware means over the repeats", () => {
+  assert.equal(memoryKey("  What is\n 2 +\t2? "), memoryKey("What is 2 + 2?"));
+  assert.notEqual(memoryKey("what is 2 + 2?"), memoryKey("What is 2 + 2?"), "case is kept");
+  const data = memoryTrainSet();
+  const memory = QueryMemory.fit(data);
+  assert.equal(memory.size, 240 + 2, "the two 'tie' rows share one key");
+  const tie = memory.recall("Which model solved this?   (tie)");
+  assert.ok(tie);
+  assert.equal(tie.count, 2);
+  // cheap 1 and 1, big 1 and 1, mid 0 and unknown → [1, 1, 0].
+  assert.deepEqual([...tie.observed], [1, 1, 0]);
+  const never = memory.recall("Never run on mid");
+  assert.deepEqual([...(never?.observed ?? [])].map(String), ["0", "1", "NaN"]);
+  assert.equal(memory.recall("Never run on MID"), null);
+  const copy = QueryMemory.restore(JSON.parse(JSON.stringify(memory.state())), 3, "state.memory");
+  assert.deepEqual(copy.recall("Never run on mid"), never);
+  assert.throws(
+    () => QueryMemory.restore({ ...memory.state(), counts: encodeArray(new Int32Array(3)) }, 3, "state.memory"),
+    /artifact field "state\.memory\.counts": 3 values, expected one per key/,
+  );
+});
+
+test("auto memory: a query in the routing data is routed by its observed outcome, the policy only breaking ties", () => {
+  const { data, on, off } = fittedWithAndWithoutMemory();
+  // A task-a training query of cluster 0 (only "cheap" solved it), asked again with extra whitespace and a
+  // cluster-1 embedding, where the learned policy sends task a's queries to "big".
+  const k = data.queries.findIndex((q, i) => q.task === "a" && data.performance[i * 3] === 1);
+  const seen = data.queries[k];
+  assert.ok(seen);
+  const rng = new Rng(5);
+  const asked = [
+    { ...toyQuery("a", 1, rng), text: `\n  ${seen.text}\t ` },
+    { ...toyQuery("a", 0, rng), text: "Which model solved this?\n(tie)" },
+    { ...toyQuery("a", 1, rng), text: "Which model solved this? (tie)" },
+    { ...toyQuery("a", 1, rng), text: "Never run on mid" },
+    toyQuery("a", 1, rng),
+  ];
+  const p = on.predict(asked);
+  const q = off.predict(asked);
+  assert.equal(argmax(rowOf(q.performance, 0)), 1, "without memory the policy picks big");
+  const observed = [
+    [1, 0, 0],
+    [1, 1, 0],
+    [1, 1, 0],
+  ];
+  observed.forEach((o, i) => {
+    remembers(rowOf(p.performance, i), o, rowOf(q.performance, i));
+  });
+  assert.equal(argmax(rowOf(p.performance, 0)), 0, "the observed outcome wins: cheap");
+  // Cheap and big both solved "tie": the policy's preference decides, by the embedding.
+  assert.equal(argmax(rowOf(p.performance, 1)), argmax(rowOf(q.performance, 1).slice(0, 2)));
+  assert.equal(argmax(rowOf(p.performance, 2)), argmax(rowOf(q.performance, 2).slice(0, 2)));
+  assert.notEqual(argmax(rowOf(p.performance, 1)), argmax(rowOf(p.performance, 2)), "the two embeddings differ");
+  // Mid was never run on "Never run on mid": its cell is the policy's prediction.
+  const policy = rowOf(q.performance, 3);
+  const never = rowOf(p.performance, 3);
+  close(never[0] as number, 1e-6 * (policy[0] as number), 1e-15);
+  close(never[1] as number, 1 + 1e-6 * (policy[1] as number), 1e-15);
+  assert.equal(never[2], policy[2]);
+  // A new query: the policy alone; costs are never touched.
+  assert.deepEqual(rowOf(p.performance, 4), rowOf(q.performance, 4));
+  assert.deepEqual([...p.cost], [...q.cost]);
+  // Every knob's predictions remember too.
+  const knob = { scenario: "balance" as const };
+  const pb = p.underKnob?.(knob);
+  const qb = q.underKnob?.(knob);
+  assert.ok(pb && qb);
+  remembers(rowOf(pb.performance, 0), observed[0] as number[], rowOf(qb.performance, 0));
+  // Explained: the reason says the query was seen, how often and what was observed.
+  const why = on.predict(asked.slice(1, 4), { explain: true }).reasons ?? [];
+  assert.match(
+    why[0] ?? "",
+    /^auto: this exact query is in the routing data \(2 observations\): observed performance 1\.000 for this candidate \(the policy below only breaks ties\); auto: task "a" uses /,
+  );
+  assert.match(
+    why[3 * 2 + 2] ?? "",
+    /^auto: this exact query is in the routing data \(1 observation\), but this candidate was never run on it/,
+  );
+  assert.doesNotMatch(off.predict(asked.slice(1, 2), { explain: true }).reasons?.[0] ?? "", /routing data/);
+});
+
+test("auto memory: saved and restored with the artifact; an artifact without it restores with none", () => {
+  const { on, off } = fittedWithAndWithoutMemory();
+  const rng = new Rng(8);
+  const asked = [
+    { ...toyQuery("a", 1, rng), text: "Never run on mid" },
+    { ...toyQuery("a", 0, rng), text: "Which model solved this? (tie)" },
+  ];
+  const state = JSON.parse(JSON.stringify(on.state())) as Record<string, unknown>;
+  const copy = auto();
+  copy.restore(state, CANDIDATES);
+  assert.deepEqual([...copy.predict(asked).performance], [...on.predict(asked).performance]);
+  assert.equal(off.state().memory, null, "memory: false keeps none");
+  // Written before memory existed: no "memory" field, so the policy alone (as memory: false predicts).
+  const { memory: _memory, ...old } = state;
+  const restored = auto();
+  restored.restore(old, CANDIDATES);
+  const without = auto({ memory: false });
+  without.restore(state, CANDIDATES);
+  assert.deepEqual([...restored.predict(asked).performance], [...without.predict(asked).performance]);
+  assert.notDeepEqual([...restored.predict(asked).performance], [...on.predict(asked).performance]);
+  assert.throws(() => createRouter("auto", { memory: "yes" }), /router "auto": parameter "memory": expected a boolean/);
+});
+
+test("auto memory on two candidates: the strong/weak ranking score of a remembered query is its observed gain", () => {
+  const rng = new Rng(11);
+  const candidates = [CANDIDATES[0], CANDIDATES[1]] as TrainingSet["candidates"];
+  const queries = Array.from({ length: 120 }, (_, i) => toyQuery("a", i % 2, rng));
+  // Row 1 is cluster 1 (the weak model failed) except that here it was observed to succeed too.
+  const performance = Float64Array.from(queries.flatMap((_, i) => [i % 2 === 0 || i === 1 ? 1 : 0, 1]));
+  const cost = Float64Array.from(queries.flatMap(() => [1, 10]));
+  const data: TrainingSet = { candidates, queries, performance, cost, judge: null };
+  const on = auto({ bases: ["knn"] });
+  on.fit(data);
+  const off = auto({ bases: ["knn"], memory: false });
+  off.fit(data);
+  const asked = [{ ...toyQuery("a", 1, rng), text: (queries[1] as RouteQuery).text }];
+  const p = on.predict(asked).rankingScore;
+  const q = off.predict(asked).rankingScore;
+  assert.ok(p && q);
+  assert.ok((q[1] as number) - (q[0] as number) > 0.3, "the policy alone expects the strong model to gain");
+  close((p[1] as number) - (p[0] as number), 1e-6 * ((q[1] as number) - (q[0] as number)), 1e-15);
 });

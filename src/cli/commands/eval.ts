@@ -9,8 +9,9 @@ import { formatEvalTable, writeEvalReport } from "../../report/eval-report.ts";
 import { loadArtifactRouter } from "../../routing/artifacts.ts";
 import { SCENARIOS, type Scenario } from "../../routing/objective.ts";
 import { createPolicy, POLICY_NAMES } from "../../routing/policies.ts";
-import { createRouter, ROUTER_NAMES } from "../../routing/registry.ts";
+import { createRouter, ROUTER_NAMES, type RouterParams, routerParamsError } from "../../routing/registry.ts";
 import { openStore, parseSplit, printJson, requireJudgeScores, resolveDataset, withStoreOptions } from "../options.ts";
+import { parseParams } from "./train.ts";
 
 export const DEFAULT_SCENARIOS: Scenario[] = ["performance-first", "balance", "cost-first"];
 
@@ -55,6 +56,28 @@ export function parseCv(value: string | boolean | undefined, seed: string): CvOp
 
 export function parseRouters(value: string | undefined, fallback: readonly string[]): string[] {
   return parseNames(value, fallback, ROUTER_NAMES, "--routers", "router");
+}
+
+/**
+ * `--param auto.memory=false` (repeatable) → {auto: {memory: false}}: each parameter names the router it is
+ * for (one of `routers`), is parsed as `train --param` values are, and is checked against that router's schema.
+ */
+export function parseRouterParams(items: string[], routers: readonly string[]): Record<string, RouterParams> {
+  const out: Record<string, RouterParams> = {};
+  for (const [key, value] of Object.entries(parseParams(items))) {
+    const dot = key.indexOf(".");
+    const router = key.slice(0, dot);
+    if (dot <= 0 || dot === key.length - 1)
+      throw new UsageError(`--param must look like router.name=value (e.g. auto.memory=false), got "${key}"`);
+    if (!routers.includes(router))
+      throw new UsageError(`--param ${key}: router "${router}" is not one of --routers (${routers.join(",")})`);
+    out[router] = { ...out[router], [key.slice(dot + 1)]: value };
+  }
+  for (const [router, params] of Object.entries(out)) {
+    const problem = routerParamsError(router, params);
+    if (problem) throw new UsageError(`--param: ${problem}`);
+  }
+  return out;
 }
 
 /** "a,b,a" → ["a", "b"], each a known name (else a usage error naming the flag); absent → the fallback. */
@@ -102,6 +125,12 @@ export function registerEval(program: Command): void {
       .option("--split <split>", "split to score (routers train on train)", "test")
       .option("--routers <names>", `comma-separated routers (default: all: ${ROUTER_NAMES.join(",")})`)
       .option("--artifacts <files>", "comma-separated router artifact files to score as they are (no training)")
+      .option(
+        "--param <router.name=value>",
+        "parameter of a trained router (repeatable), e.g. auto.memory=false",
+        (v, acc: string[]) => [...acc, v],
+        [],
+      )
       .option("--scenario <names>", "comma-separated: performance,balance,cost,llm-judge", "performance,balance,cost")
       .option(
         "--policies <names>",
@@ -124,6 +153,7 @@ export function registerEval(program: Command): void {
       dataset?: string;
       split: string;
       routers?: string;
+      param: string[];
       artifacts?: string;
       scenario?: string;
       embedder: string;
@@ -146,6 +176,7 @@ export function registerEval(program: Command): void {
       const policies = parsePolicies(opts.policies);
       // With artifacts or policies only, train no router unless routers are named too.
       const routers = parseRouters(opts.routers, artifactFiles.length || policies.length ? [] : ROUTER_NAMES);
+      const params = parseRouterParams(opts.param, routers);
       const perCallLatencyMs = Number(opts.callLatencyMs);
       if (!(perCallLatencyMs >= 0))
         throw new UsageError(`--call-latency-ms: expected a number ≥ 0, got "${opts.callLatencyMs}"`);
@@ -169,7 +200,7 @@ export function registerEval(program: Command): void {
           split,
           embedder,
           routers,
-          create: createRouter,
+          create: (name) => createRouter(name, params[name] ?? {}),
           loaded,
           scenarios,
           cv,
@@ -179,7 +210,14 @@ export function registerEval(program: Command): void {
           perCallLatencyMs,
         });
         if (opts.save) {
-          const settings = { command: "eval", routers, artifacts: artifactFiles, scenarios, embedder: embedder.name };
+          const settings = {
+            command: "eval",
+            routers,
+            params,
+            artifacts: artifactFiles,
+            scenarios,
+            embedder: embedder.name,
+          };
           const id = saveEvalRun(store.db, dataset, settings, result, evalJson(dataset, result));
           log(`stored as evaluation run ${id} in ${store.path}`);
         }

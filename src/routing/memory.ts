@@ -1,0 +1,105 @@
+import { sha1 } from "../data/ids.ts";
+import { decodeF64, decodeI32, type EncodedArray, encodeArray } from "./codec.ts";
+import type { TrainingSet } from "./router.ts";
+
+/**
+ * Exact-match memory of the routing data: query text → the performance each candidate was observed to
+ * reach on it. A query the router has already seen answered and scored is best routed by that record
+ * (published splits repeat queries — LLMRouter: 119 of its 500 test queries are in train, re-answered with
+ * the same outcome 92% of the time — and gateway feedback repeats prompts all the time).
+ */
+export interface QueryMemoryState {
+  /** Key of each remembered text (memoryKey). */
+  keys: string[];
+  /** keys × candidates: NaN-aware mean observed performance, NaN where no candidate outcome was observed. */
+  rows: EncodedArray;
+  /** Training queries behind each key. */
+  counts: EncodedArray;
+}
+
+/** One remembered query: mean observed performance per candidate (NaN = never observed) over `count` queries. */
+export interface Recall {
+  observed: Float64Array;
+  count: number;
+}
+
+/**
+ * The key of a query text: whitespace trimmed and collapsed (case kept), SHA-1, first 64 bits (as query ids
+ * are: a collision among a million texts has odds of about 1 in 36 million).
+ */
+export function memoryKey(text: string): string {
+  return sha1(text.trim().replace(/\s+/g, " ")).slice(0, 16);
+}
+
+export class QueryMemory {
+  private readonly index: Map<string, number>;
+
+  private constructor(
+    private readonly keys: string[],
+    private readonly nCandidates: number,
+    private readonly rows: Float64Array,
+    private readonly counts: Int32Array,
+  ) {
+    this.index = new Map(keys.map((k, r) => [k, r]));
+  }
+
+  /** Every training query's observed row, averaged (NaN-aware, per candidate) over queries with the same key. */
+  static fit(data: TrainingSet): QueryMemory {
+    const c = data.candidates.length;
+    const rowOf = new Map<string, number>();
+    const keys: string[] = [];
+    data.queries.forEach((q) => {
+      const k = memoryKey(q.text);
+      if (!rowOf.has(k)) {
+        rowOf.set(k, keys.length);
+        keys.push(k);
+      }
+    });
+    const sums = new Float64Array(keys.length * c);
+    const seen = new Int32Array(keys.length * c);
+    const counts = new Int32Array(keys.length);
+    data.queries.forEach((q, i) => {
+      const r = rowOf.get(memoryKey(q.text)) as number;
+      counts[r]++;
+      for (let j = 0; j < c; j++) {
+        const p = data.performance[i * c + j] as number;
+        if (Number.isNaN(p)) continue;
+        sums[r * c + j] += p;
+        seen[r * c + j]++;
+      }
+    });
+    const rows = sums.map((s, k) => (seen[k] ? s / (seen[k] as number) : Number.NaN));
+    return new QueryMemory(keys, c, rows, counts);
+  }
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  /** What was observed for this text, or null when it is not in the routing data. */
+  recall(text: string): Recall | null {
+    const r = this.index.get(memoryKey(text));
+    if (r === undefined) return null;
+    const c = this.nCandidates;
+    return { observed: this.rows.subarray(r * c, (r + 1) * c), count: this.counts[r] as number };
+  }
+
+  state(): QueryMemoryState {
+    return { keys: this.keys, rows: encodeArray(this.rows), counts: encodeArray(this.counts) };
+  }
+
+  static restore(state: unknown, nCandidates: number, field: string): QueryMemory {
+    const s = state as Partial<QueryMemoryState> | null;
+    if (!s || typeof s !== "object" || !Array.isArray(s.keys) || !s.keys.every((k) => typeof k === "string"))
+      throw new Error(`artifact field "${field}.keys": expected an array of strings`);
+    const rows = decodeF64(s.rows, `${field}.rows`);
+    const counts = decodeI32(s.counts, `${field}.counts`);
+    if (rows.length !== s.keys.length * nCandidates)
+      throw new Error(
+        `artifact field "${field}.rows": ${rows.length} values, expected ${s.keys.length} keys × ${nCandidates} candidates`,
+      );
+    if (counts.length !== s.keys.length)
+      throw new Error(`artifact field "${field}.counts": ${counts.length} values, expected one per key`);
+    return new QueryMemory(s.keys, nCandidates, rows, counts);
+  }
+}
