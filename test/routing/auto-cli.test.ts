@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import Database from "better-sqlite3";
 import { REPO, tempDir } from "../helpers.ts";
 import { runCli, startFakeProcess, startGatewayProcess } from "../serve/support/procs.ts";
 
@@ -40,6 +41,27 @@ test("train defaults to auto; route explains its per-task choice; serve picks th
   const out = JSON.parse(r.stdout) as { router: string; ranked: Array<{ reason: string }> };
   assert.equal(out.router, "auto");
   assert.match(out.ranked[0]?.reason ?? "", /^auto: task "gsm8k" uses /);
+  // A training query asked again (with stray whitespace) is routed by what was observed on it.
+  const store = new Database(db, { readonly: true });
+  const seen = store
+    .prepare("SELECT text, task FROM queries WHERE split = 'train' AND task = 'gsm8k' ORDER BY id LIMIT 1")
+    .get() as { text: string; task: string };
+  store.close();
+  const again = await runCli([
+    "route",
+    ` ${seen.text}\n`,
+    "--router-artifact",
+    artifact,
+    "--task",
+    seen.task,
+    "--json",
+  ]);
+  assert.equal(again.code, 0, again.stderr);
+  const recalled = JSON.parse(again.stdout) as { ranked: Array<{ reason: string }> };
+  assert.match(
+    recalled.ranked[0]?.reason ?? "",
+    /^auto: this exact query is in the routing data \(1 observation\): observed performance \d\.\d{3} for this candidate/,
+  );
 
   const fake = await startFakeProcess({ models: { m: { reply: "hi" } } });
   const providers = join(dir, "providers.yaml");

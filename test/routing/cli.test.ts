@@ -75,7 +75,7 @@ test("fusionkit train/route: bad input gives a clear error and exit code 2", () 
   assert.equal(unknownParam.status, 2, "auto is the default router");
   assert.match(
     unknownParam.stderr,
-    /--param: router "auto": unknown parameter "kk" \(known: bases, baseParams, folds, z, seed\)/,
+    /--param: router "auto": unknown parameter "kk" \(known: bases, baseParams, folds, z, memory, seed\)/,
   );
   const bothKnobs = run("train", "--router", "knn", "--db", db, "--scenario", "balance", "--lambda", "3");
   assert.equal(bothKnobs.status, 2);
