@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { memoryKey } from "../routing/memory.ts";
 import { type Knob, objective, type Scale } from "../routing/objective.ts";
 
 /**
@@ -19,6 +20,30 @@ export function isHeldOut(queryId: string, share: number): boolean {
   if (share <= 0) return false;
   const h = createHash("sha256").update(queryId).digest().readUInt32BE(0);
   return h / 2 ** 32 < share;
+}
+
+/**
+ * The rows of a retrain's merged training set it learns from, and the held-back labelled gateway queries it is
+ * compared on (isHeldOut by query id). A gateway query whose text equals a held-back one's up to whitespace
+ * is in neither: trained on, its label would reach the held-back query through `auto`'s memory of the routing
+ * data, which matches whitespace-normalised text (the gateway's query ids do not normalise).
+ */
+export function retrainRows(
+  queries: ReadonlyArray<{ id: string; text: string }>,
+  gatewayIds: ReadonlySet<string>,
+  share: number,
+): { trainRows: number[]; heldRows: number[] } {
+  const heldRows: number[] = [];
+  queries.forEach((q, i) => {
+    if (gatewayIds.has(q.id) && isHeldOut(q.id, share)) heldRows.push(i);
+  });
+  const heldKeys = new Set(heldRows.map((i) => memoryKey((queries[i] as { text: string }).text)));
+  const held = new Set(heldRows);
+  const trainRows: number[] = [];
+  queries.forEach((q, i) => {
+    if (!held.has(i) && !(gatewayIds.has(q.id) && heldKeys.has(memoryKey(q.text)))) trainRows.push(i);
+  });
+  return { trainRows, heldRows };
 }
 
 /** One held-back query: the label (performance) and cost per candidate column, NaN where it has none. */

@@ -15,7 +15,7 @@ import { buildMergedTrainingSet } from "../routing/dataset.ts";
 import { type Knob, predictionRow, rank, scaleFor } from "../routing/objective.ts";
 import type { RouteQuery } from "../routing/router.ts";
 import { subset } from "../routing/tuning.ts";
-import { decide, type HeldOutRow, isHeldOut, scoreHeldOut } from "./heldout.ts";
+import { decide, type HeldOutRow, retrainRows, scoreHeldOut } from "./heldout.ts";
 import { GATEWAY_DATASET } from "./labels.ts";
 import { type RetrainRecord, recordRetrain, retrainRecords } from "./retrains.ts";
 
@@ -56,11 +56,11 @@ export async function runRetrain(job: RetrainJob): Promise<RetrainRecord> {
     // The training set of `fusionkit train --dataset <data>,gateway`.
     const merged = await buildMergedTrainingSet(store, datasets, { split: "train", embedder });
     const gatewayIds = new Set(store.queries({ dataset: GATEWAY_DATASET }).map((q) => q.id));
-    const trainRows: number[] = [];
-    const heldRows: number[] = [];
-    merged.queryIds.forEach((id, i) => {
-      (gatewayIds.has(id) && isHeldOut(id, job.holdout) ? heldRows : trainRows).push(i);
-    });
+    const { trainRows, heldRows } = retrainRows(
+      merged.queryIds.map((id, i) => ({ id, text: (merged.queries[i] as RouteQuery).text })),
+      gatewayIds,
+      job.holdout,
+    );
     const candidate = trainRouter(live.name, subset(merged, trainRows), {
       params: live.params,
       knob: live.knob,

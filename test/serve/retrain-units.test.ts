@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseServeConfig } from "../../src/serve/config.ts";
 import { explore } from "../../src/serve/explore.ts";
-import { decide, isHeldOut, scoreHeldOut } from "../../src/serve/heldout.ts";
+import { decide, isHeldOut, retrainRows, scoreHeldOut } from "../../src/serve/heldout.ts";
 import type { Planned } from "../../src/serve/plan.ts";
 import { parseRetrainEvery, retrainDue } from "../../src/serve/retrain-schedule.ts";
 
@@ -73,6 +73,22 @@ describe("held-back comparison of a retrained router with the live one", () => {
     assert.equal(none.compared, 0);
     assert.equal(decide(none).swap, false);
     assert.match(decide(none).reason, /none of the 1 held-back queries/);
+  });
+
+  test("retrain rows: a gateway query spelled like a held-back one up to whitespace is neither trained on nor scored", () => {
+    const ids = Array.from({ length: 50 }, (_, i) => `g${i}`);
+    const heldId = ids.find((id) => isHeldOut(id, 0.2)) as string;
+    const keptId = ids.find((id) => !isHeldOut(id, 0.2)) as string;
+    const otherId = ids.filter((id) => !isHeldOut(id, 0.2))[1] as string;
+    const queries = [
+      { id: heldId, text: "What is 2 + 2?" },
+      { id: keptId, text: " What is  2 + 2?\n" }, // the same prompt, other whitespace: dropped
+      { id: otherId, text: "what is 2 + 2?" }, // case differs: trained on
+      { id: "base-1", text: "What is 2 + 2?" }, // the router's own data (not a label): trained on
+    ];
+    const gateway = new Set([heldId, keptId, otherId]);
+    assert.deepEqual(retrainRows(queries, gateway, 0.2), { trainRows: [2, 3], heldRows: [0] });
+    assert.deepEqual(retrainRows(queries, gateway, 0), { trainRows: [0, 1, 2, 3], heldRows: [] });
   });
 
   test("the held-back share is a deterministic hash split of the query id", () => {
