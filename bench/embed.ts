@@ -1,7 +1,7 @@
 /**
  * Embedding latency and throughput on the bundled LLMRouter queries.
  *
- *   node --import tsx bench/embed.ts [--quick] [--quiet-wait SECONDS]
+ *   node --import tsx bench/embed.ts [--quick] [--quiet-wait SECONDS] [--threads-only]
  *
  * Prints, per embedder: per-query latency p50/p99 (one text per call) for short prompts (< 200 chars) and
  * long ones (≥ 1,500 chars, truncated to 1,000 by default vs not truncated), and throughput on a mixed
@@ -22,6 +22,7 @@ import { Rng } from "../src/util/prng.ts";
 import { type CpuShare, loadLine, measureCpuShare, median, waitForQuiet } from "./support/cpu-share.ts";
 
 const quick = process.argv.includes("--quick");
+const threadsOnly = process.argv.includes("--threads-only");
 /** `--quiet-wait S`: before each thread-comparison round wait up to S seconds for the rest of the machine to go quiet. */
 const quietAt = process.argv.indexOf("--quiet-wait");
 const quietWaitS = quietAt >= 0 ? Number(process.argv[quietAt + 1]) || 0 : 0;
@@ -86,97 +87,99 @@ const t0 = performance.now();
 await use.embed(["warm-up: loads the model once per process"]);
 process.stdout.write(`USE model load + first call: ${f(performance.now() - t0)} ms\n\n`);
 
-process.stdout.write("per-query latency (one text per call)     p50 ms   p99 ms   cpu ms/query\n");
-const rows: Array<[string, Embedder, string[]]> = [
-  [`USE short`, use, short],
-  [`USE long, truncated to ${USE_MAX_CHARS}`, use, long],
-  ["USE long, not truncated", useFull, long],
-  ["hash-1024 short", hash, short],
-  ["hash-1024 long", hash, long],
-];
-const lat = new Map<string, { p50: number; p99: number; cpu: number }>();
-for (const [label, e, xs] of rows) {
-  const r = await latency(e, xs);
-  lat.set(label, r);
-  process.stdout.write(
-    `  ${label.padEnd(40)} ${f(r.p50).padStart(6)}   ${f(r.p99).padStart(6)}   ${f(r.cpu).padStart(6)}\n`,
-  );
-}
-const tr = lat.get(`USE long, truncated to ${USE_MAX_CHARS}`);
-const full = lat.get("USE long, not truncated");
-if (tr && full)
-  process.stdout.write(
-    `  truncation speed-up on long prompts: p50 ×${(full.p50 / tr.p50).toFixed(2)}, cpu ×${(full.cpu / tr.cpu).toFixed(2)}\n`,
-  );
-const uShort = lat.get("USE short");
-const hShort = lat.get("hash-1024 short");
-if (uShort && hShort)
-  process.stdout.write(`  hash vs USE on short prompts: p50 ×${(uShort.p50 / hShort.p50).toFixed(0)} faster\n`);
-
-process.stdout.write(`\nthroughput on ${mixed.length} mixed queries                texts/s   cpu ms/text\n`);
-const model = await initModel(modelSource);
-const truncated = mixed.map((x) => truncateForEmbedding(x, USE_MAX_CHARS));
-const thr: Array<[string, () => Promise<unknown>]> = [
-  [
-    "USE one call per text",
-    async () => {
-      for (const x of mixed) await use.embed([x]);
-    },
-  ],
-  [
-    "USE naive 64-text batches (input order)",
-    async () => {
-      for (let i = 0; i < truncated.length; i += 64) await model.embed(truncated.slice(i, i + 64));
-    },
-  ],
-  ["USE batched (length-sorted, UseEmbedder)", () => use.embed(mixed)],
-  [
-    "hash-1024 one call per text",
-    async () => {
-      for (const x of mixed) await hash.embed([x]);
-    },
-  ],
-  ["hash-1024 batched", () => hash.embed(mixed)],
-];
-const tp = new Map<string, number>();
-for (const [label, run] of thr) {
-  const r = await throughput(run, mixed.length);
-  tp.set(label, r.perSec);
-  process.stdout.write(`  ${label.padEnd(44)} ${f(r.perSec).padStart(7)}   ${f(r.cpu).padStart(6)}\n`);
-}
-const one = tp.get("USE one call per text");
-const naive = tp.get("USE naive 64-text batches (input order)");
-const sorted = tp.get("USE batched (length-sorted, UseEmbedder)");
-if (one && naive && sorted)
-  process.stdout.write(
-    `  USE batched vs one-per-call ×${(sorted / one).toFixed(2)}; vs naive batches ×${(sorted / naive).toFixed(2)}\n`,
-  );
-
-// The stand-in kernels (use-kernels.ts) against TensorFlow.js' own, one thread, same texts, alternating
-// rounds: CPU time per text is the figure (wall time follows the machine's load).
-{
-  const kernelRounds = quick ? 2 : 3;
-  process.stdout.write(
-    `\nUSE kernels, one thread, ${mixed.length} mixed queries, ${kernelRounds} alternating rounds; ${loadLine()}\n` +
-      "  round   TensorFlow.js' own: cpu ms/text texts/s   stand-ins: cpu ms/text texts/s   cpu ratio\n",
-  );
-  await withBackendKernels(() => use.embed(mixed.slice(0, 20)));
-  const ratios: number[] = [];
-  for (let r = 0; r < kernelRounds; r++) {
-    const own = await measureCpuShare(() => withBackendKernels(() => use.embed(mixed)));
-    const ours = await measureCpuShare(() => use.embed(mixed));
-    ratios.push(own.cpuMs / ours.cpuMs);
-    const cell = (m: CpuShare) =>
-      `${f(m.cpuMs / mixed.length).padStart(8)} ${f(mixed.length / (m.wallMs / 1000)).padStart(7)}`;
+// `--threads-only`: skip to the thread comparison (to catch a quiet spell on a shared machine).
+if (!threadsOnly) {
+  process.stdout.write("per-query latency (one text per call)     p50 ms   p99 ms   cpu ms/query\n");
+  const rows: Array<[string, Embedder, string[]]> = [
+    [`USE short`, use, short],
+    [`USE long, truncated to ${USE_MAX_CHARS}`, use, long],
+    ["USE long, not truncated", useFull, long],
+    ["hash-1024 short", hash, short],
+    ["hash-1024 long", hash, long],
+  ];
+  const lat = new Map<string, { p50: number; p99: number; cpu: number }>();
+  for (const [label, e, xs] of rows) {
+    const r = await latency(e, xs);
+    lat.set(label, r);
     process.stdout.write(
-      `  ${String(r + 1).padStart(5)}                 ${cell(own)}                ${cell(ours)}       ×${(own.cpuMs / ours.cpuMs).toFixed(2)}\n`,
+      `  ${label.padEnd(40)} ${f(r.p50).padStart(6)}   ${f(r.p99).padStart(6)}   ${f(r.cpu).padStart(6)}\n`,
     );
   }
-  process.stdout.write(
-    `  stand-ins vs own kernels: median ×${median(ratios).toFixed(2)} less CPU per text; ${loadLine()}\n`,
-  );
-}
+  const tr = lat.get(`USE long, truncated to ${USE_MAX_CHARS}`);
+  const full = lat.get("USE long, not truncated");
+  if (tr && full)
+    process.stdout.write(
+      `  truncation speed-up on long prompts: p50 ×${(full.p50 / tr.p50).toFixed(2)}, cpu ×${(full.cpu / tr.cpu).toFixed(2)}\n`,
+    );
+  const uShort = lat.get("USE short");
+  const hShort = lat.get("hash-1024 short");
+  if (uShort && hShort)
+    process.stdout.write(`  hash vs USE on short prompts: p50 ×${(uShort.p50 / hShort.p50).toFixed(0)} faster\n`);
 
+  process.stdout.write(`\nthroughput on ${mixed.length} mixed queries                texts/s   cpu ms/text\n`);
+  const model = await initModel(modelSource);
+  const truncated = mixed.map((x) => truncateForEmbedding(x, USE_MAX_CHARS));
+  const thr: Array<[string, () => Promise<unknown>]> = [
+    [
+      "USE one call per text",
+      async () => {
+        for (const x of mixed) await use.embed([x]);
+      },
+    ],
+    [
+      "USE naive 64-text batches (input order)",
+      async () => {
+        for (let i = 0; i < truncated.length; i += 64) await model.embed(truncated.slice(i, i + 64));
+      },
+    ],
+    ["USE batched (length-sorted, UseEmbedder)", () => use.embed(mixed)],
+    [
+      "hash-1024 one call per text",
+      async () => {
+        for (const x of mixed) await hash.embed([x]);
+      },
+    ],
+    ["hash-1024 batched", () => hash.embed(mixed)],
+  ];
+  const tp = new Map<string, number>();
+  for (const [label, run] of thr) {
+    const r = await throughput(run, mixed.length);
+    tp.set(label, r.perSec);
+    process.stdout.write(`  ${label.padEnd(44)} ${f(r.perSec).padStart(7)}   ${f(r.cpu).padStart(6)}\n`);
+  }
+  const one = tp.get("USE one call per text");
+  const naive = tp.get("USE naive 64-text batches (input order)");
+  const sorted = tp.get("USE batched (length-sorted, UseEmbedder)");
+  if (one && naive && sorted)
+    process.stdout.write(
+      `  USE batched vs one-per-call ×${(sorted / one).toFixed(2)}; vs naive batches ×${(sorted / naive).toFixed(2)}\n`,
+    );
+
+  // The stand-in kernels (use-kernels.ts) against TensorFlow.js' own, one thread, same texts, alternating
+  // rounds: CPU time per text is the figure (wall time follows the machine's load).
+  {
+    const kernelRounds = quick ? 2 : 3;
+    process.stdout.write(
+      `\nUSE kernels, one thread, ${mixed.length} mixed queries, ${kernelRounds} alternating rounds; ${loadLine()}\n` +
+        "  round   TensorFlow.js' own: cpu ms/text texts/s   stand-ins: cpu ms/text texts/s   cpu ratio\n",
+    );
+    await withBackendKernels(() => use.embed(mixed.slice(0, 20)));
+    const ratios: number[] = [];
+    for (let r = 0; r < kernelRounds; r++) {
+      const own = await measureCpuShare(() => withBackendKernels(() => use.embed(mixed)));
+      const ours = await measureCpuShare(() => use.embed(mixed));
+      ratios.push(own.cpuMs / ours.cpuMs);
+      const cell = (m: CpuShare) =>
+        `${f(m.cpuMs / mixed.length).padStart(8)} ${f(mixed.length / (m.wallMs / 1000)).padStart(7)}`;
+      process.stdout.write(
+        `  ${String(r + 1).padStart(5)}                 ${cell(own)}                ${cell(ours)}       ×${(own.cpuMs / ours.cpuMs).toFixed(2)}\n`,
+      );
+    }
+    process.stdout.write(
+      `  stand-ins vs own kernels: median ×${median(ratios).toFixed(2)} less CPU per text; ${loadLine()}\n`,
+    );
+  }
+}
 // All cores vs one core, same texts, same run: the worker-thread pool (use-pool.ts) against this thread,
 // in alternating rounds (the machine is shared: its load changes from one minute to the next).
 const threads = defaultEmbedThreads();
