@@ -68,6 +68,11 @@ const op = {
   fmul: [0xfd, ...uleb(0xe6)],
 };
 
+/** `base + f1·f2·…` (i32 address arithmetic; each argument an instruction sequence). */
+function plus(base: number[], ...factors: number[][]): number[] {
+  return [...base, ...factors[0], ...factors.slice(1).flatMap((f) => [...f, ...op.mul]), ...op.add];
+}
+
 /** `for (v = from; v < limit; v += step) body` — `from`, `limit`, `step` are instruction sequences. */
 function loop(v: number, from: number[], limit: number[], step: number[], body: number[]): number[] {
   return [
@@ -116,30 +121,14 @@ function kernelModule(): Uint8Array<ArrayBuffer> {
 
   const kStep = [
     // x_r = splat(A[i + r][k])
-    ...op.get(a0),
-    ...op.get(k),
-    ...op.i32(4),
-    ...op.mul,
-    ...op.add,
+    ...plus(op.get(a0), op.get(k), op.i32(4)),
     ...op.loadSplat,
     ...op.set(X0),
-    ...op.get(a1),
-    ...op.get(k),
-    ...op.i32(4),
-    ...op.mul,
-    ...op.add,
+    ...plus(op.get(a1), op.get(k), op.i32(4)),
     ...op.loadSplat,
     ...op.set(X1),
     // bp = B[n] + k·bStride + j·4: the 16 columns of row k
-    ...op.get(bN),
-    ...op.get(k),
-    ...op.get(bStride),
-    ...op.mul,
-    ...op.add,
-    ...op.get(j),
-    ...op.i32(4),
-    ...op.mul,
-    ...op.add,
+    ...plus(plus(op.get(bN), op.get(k), op.get(bStride)), op.get(j), op.i32(4)),
     ...op.set(bp),
     ...[0, 1, 2, 3].flatMap((c) => [...op.get(bp), ...op.load(16 * c), ...op.set(V[c])]),
     // s = s + x·v, lane by lane (the fallback's `sum += a * b`)
@@ -158,11 +147,7 @@ function kernelModule(): Uint8Array<ArrayBuffer> {
   // out = (out + s) + 0, per register
   const flush = [0, 1].flatMap((r) =>
     [0, 1, 2, 3].flatMap((c) => [
-      ...op.get(r === 0 ? o0 : o1),
-      ...op.get(j),
-      ...op.i32(4),
-      ...op.mul,
-      ...op.add,
+      ...plus(op.get(r === 0 ? o0 : o1), op.get(j), op.i32(4)),
       ...op.set(bp),
       ...op.get(bp),
       ...op.get(bp),
@@ -196,20 +181,12 @@ function kernelModule(): Uint8Array<ArrayBuffer> {
   const tile = loop(k0, op.i32(0), op.get(DEPTH), op.i32(K_BLOCK), kBlock);
   const rowPair = [
     // a0 = A[n] + i·aStride, a1 = a0 + aStride; o0 = OUT[n] + i·cols·4, o1 = o0 + cols·4
-    ...op.get(aN),
-    ...op.get(i),
-    ...op.get(aStride),
-    ...op.mul,
-    ...op.add,
+    ...plus(op.get(aN), op.get(i), op.get(aStride)),
     ...op.tee(a0),
     ...op.get(aStride),
     ...op.add,
     ...op.set(a1),
-    ...op.get(oN),
-    ...op.get(i),
-    ...op.get(bStride),
-    ...op.mul,
-    ...op.add,
+    ...plus(op.get(oN), op.get(i), op.get(bStride)),
     ...op.tee(o0),
     ...op.get(bStride),
     ...op.add,
@@ -218,29 +195,11 @@ function kernelModule(): Uint8Array<ArrayBuffer> {
   ];
   const matrix = [
     // aN = A + n·rows·aStride, bN = B + n·depth·bStride, oN = OUT + n·rows·bStride
-    ...op.get(A),
-    ...op.get(n),
-    ...op.get(ROWS),
-    ...op.mul,
-    ...op.get(aStride),
-    ...op.mul,
-    ...op.add,
+    ...plus(op.get(A), op.get(n), op.get(ROWS), op.get(aStride)),
     ...op.set(aN),
-    ...op.get(B),
-    ...op.get(n),
-    ...op.get(DEPTH),
-    ...op.mul,
-    ...op.get(bStride),
-    ...op.mul,
-    ...op.add,
+    ...plus(op.get(B), op.get(n), op.get(DEPTH), op.get(bStride)),
     ...op.set(bN),
-    ...op.get(OUT),
-    ...op.get(n),
-    ...op.get(ROWS),
-    ...op.mul,
-    ...op.get(bStride),
-    ...op.mul,
-    ...op.add,
+    ...plus(op.get(OUT), op.get(n), op.get(ROWS), op.get(bStride)),
     ...op.set(oN),
     ...loop(i, op.i32(0), op.get(ROWS), op.i32(TILE_ROWS), rowPair),
   ];
