@@ -40,7 +40,11 @@ export interface AutoParams {
  */
 export const MEMORY_TIE_BREAK = 1e-6;
 
-/** The fast learned routers stacked by default (graph and mlp are stronger on some data but cost minutes). */
+/**
+ * The learned routers stacked by default. graph (about as fast alone) doubles auto's fit, as it is fitted
+ * in every inner fold, for a gain inside the noise in cross-validation and a loss under some objectives;
+ * mlp is below best-per-task in cross-validation on LLMRouter (README, bench/auto-bases.ts).
+ */
 export const AUTO_DEFAULT_BASES = ["knn", "logistic", "irt"];
 
 /**

@@ -48,18 +48,21 @@ export class QueryMemory {
     const c = data.candidates.length;
     const rowOf = new Map<string, number>();
     const keys: string[] = [];
-    data.queries.forEach((q) => {
+    // Each query's memory row, hashed once.
+    const rowOfQuery = data.queries.map((q) => {
       const k = memoryKey(q.text);
-      if (!rowOf.has(k)) {
-        rowOf.set(k, keys.length);
+      let r = rowOf.get(k);
+      if (r === undefined) {
+        r = keys.length;
+        rowOf.set(k, r);
         keys.push(k);
       }
+      return r;
     });
     const sums = new Float64Array(keys.length * c);
     const seen = new Int32Array(keys.length * c);
     const counts = new Int32Array(keys.length);
-    data.queries.forEach((q, i) => {
-      const r = rowOf.get(memoryKey(q.text)) as number;
+    rowOfQuery.forEach((r, i) => {
       counts[r]++;
       for (let j = 0; j < c; j++) {
         const p = data.performance[i * c + j] as number;
