@@ -20,10 +20,11 @@ import { DEFAULT_CV_SEED } from "../src/eval/cv.ts";
 import { runEvaluation } from "../src/eval/run.ts";
 import { AUTO_DEFAULT_BASES } from "../src/routing/auto.ts";
 import { createRouter } from "../src/routing/registry.ts";
+import { stringArg } from "./support/args.ts";
 
+/** A flag's value, its default, or an error naming the flag when it has neither. */
 function arg(name: string, fallback?: string): string {
-  const at = process.argv.indexOf(`--${name}`);
-  const v = at > 0 ? process.argv[at + 1] : fallback;
+  const v = stringArg(`--${name}`) ?? fallback;
   if (v === undefined) throw new Error(`bench/auto-bases.ts: --${name} is required`);
   return v;
 }

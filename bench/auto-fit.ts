@@ -26,16 +26,13 @@ import { buildTrainingSet, datasetCandidateKeys } from "../src/routing/dataset.t
 import { choose, DEFAULT_KNOB, learnScales } from "../src/routing/objective.ts";
 import { createRouter } from "../src/routing/registry.ts";
 import { tempDir } from "../test/helpers.ts";
+import { numberArg, stringArg } from "./support/args.ts";
 import { median } from "./support/cpu-share.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
-function flag(name: string): string | undefined {
-  const at = process.argv.indexOf(`--${name}`);
-  return at > 0 ? process.argv[at + 1] : undefined;
-}
-const routellm = flag("routellm");
-const extra = flag("extra")?.split(",").filter(Boolean);
-const rounds = Number(flag("rounds") ?? 3);
+const routellm = stringArg("--routellm") ?? undefined;
+const extra = stringArg("--extra")?.split(",").filter(Boolean);
+const rounds = numberArg("--rounds", 3);
 const dir = tempDir();
 const store = new Store(join(dir, "bench.db"));
 let dataset: string;

@@ -27,6 +27,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { freshDatabase } from "../test/support/postgres.ts";
+import { numberArg, stringArg } from "./support/args.ts";
 import {
   type Child,
   COLD_COLUMNS,
@@ -36,7 +37,6 @@ import {
   gatewayBuild,
   load,
   loadAverage,
-  numberArg,
   prepare,
   type Run,
   row,
@@ -44,7 +44,6 @@ import {
   type Summary,
   startGateway,
   startUpstream,
-  stringArg,
   summarise,
 } from "./support/gateway-runs.ts";
 

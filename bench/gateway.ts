@@ -30,6 +30,7 @@
  *   node --import tsx bench/gateway.ts [--duration 3] [--warmup 1] [--rounds 2] [--workers 1]
  */
 import Database from "better-sqlite3";
+import { numberArg } from "./support/args.ts";
 import {
   type Child,
   COLD_COLUMNS,
@@ -39,7 +40,6 @@ import {
   gatewayBuild,
   load,
   loadAverage,
-  numberArg,
   prepare,
   type Run,
   row,

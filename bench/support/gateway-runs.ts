@@ -12,21 +12,10 @@ import { Store } from "../../src/data/store.ts";
 import { createEmbedder } from "../../src/embed/registry.ts";
 import { saveRouter, trainRouter } from "../../src/routing/artifacts.ts";
 import { buildTrainingSet } from "../../src/routing/dataset.ts";
+import { numberArg } from "./args.ts";
 import type { LoadResult, LoadSpec } from "./loadgen.ts";
 
 export const REPO = resolve(import.meta.dirname, "../..");
-
-/** A numeric command-line flag (`--name 3`), or its default. */
-export function numberArg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
-
-/** A string command-line flag (`--name value`), or null. */
-export function stringArg(name: string): string | null {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? (process.argv[i + 1] ?? null) : null;
-}
 
 /** The flags both gateway benches take: --duration and --warmup (s, per run) and --rounds. */
 export function runFlags(): { load: LoadOptions; rounds: number } {
