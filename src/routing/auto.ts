@@ -26,17 +26,20 @@ export interface AutoParams {
   z?: number;
   /**
    * Exact-match memory (default true): a query whose text (whitespace-normalised) is in the training data
-   * is routed by the performance observed on it there, the chosen policy's prediction only breaking ties
-   * (memory.ts). A rule without parameters: nothing is tuned, so nothing is chosen on held-out data.
+   * is routed by the performance and cost observed on it there; of candidates observed equally good the
+   * cheaper goes first, and the chosen policy's prediction orders those equally cheap too (memory.ts,
+   * `remembered` in predict). A rule without parameters: nothing is tuned, so nothing is chosen on held-out
+   * data.
    */
   memory?: boolean;
   seed?: number;
 }
 
 /**
- * Weight of the policy's prediction beside a remembered outcome: small enough never to reverse an observed
- * difference (outcomes differ by far more than 1e-6 × a prediction in [0, 1]), so it only orders candidates
- * that were observed to do equally well.
+ * Weight of the policy's prediction beside a remembered outcome where a score must carry both (the
+ * strong/weak ranking score, and every prediction of an artifact whose memory kept no costs): small enough
+ * never to reverse an observed difference (outcomes differ by far more than 1e-6 × a prediction in [0, 1]),
+ * so it only orders what was observed to do equally well.
  */
 export const MEMORY_TIE_BREAK = 1e-6;
 
@@ -330,9 +333,14 @@ export class AutoRouter implements Router {
     const priors = this.priors;
     const c = priors.nCandidates;
     const n = queries.length;
+    const memory = this.memory;
+    const recalled: (Recall | null)[] = queries.map((q) => (memory ? memory.recall(q.text) : null));
+    // Predicted cost: the task's mean, or for a remembered query what each candidate was observed to cost.
     const cost = new Float64Array(n * c);
     queries.forEach((q, i) => {
       cost.set(priors.costRow(q.task), i * c);
+      const seen = recalled[i]?.cost;
+      if (seen) for (let j = 0; j < c; j++) if (!Number.isNaN(seen[j])) cost[i * c + j] = seen[j] as number;
     });
     // Each fitted base predicts the batch once, when a policy first needs it.
     const baseCache = new Map<string, Prediction>();
@@ -374,11 +382,9 @@ export class AutoRouter implements Router {
       policyCache.set(p, out);
       return out;
     };
-    const memory = this.memory;
-    const recalled: (Recall | null)[] = queries.map((q) => (memory ? memory.recall(q.text) : null));
-    // A remembered query: its observed outcome, the policy's prediction only breaking ties (and standing in
-    // for candidates never observed on it).
-    const remembered = (rows: Float64Array): Float64Array => {
+    // A remembered query's score where one number must carry both the observed outcome and the policy's
+    // prediction (see MEMORY_TIE_BREAK), the prediction standing alone for candidates never observed on it.
+    const withObserved = (rows: Float64Array): Float64Array => {
       if (!recalled.some(Boolean)) return rows;
       const out = Float64Array.from(rows);
       recalled.forEach((m, i) => {
@@ -386,6 +392,28 @@ export class AutoRouter implements Router {
           for (let j = 0; j < c; j++) out[i * c + j] = withMemory(m.observed[j] as number, rows[i * c + j] as number);
       });
       return out;
+    };
+    /**
+     * A remembered query's predicted performance: what was observed, the policy's prediction standing in for
+     * candidates never observed on it; the ranking (objective.ts) then puts the cheaper first among equally
+     * good ones (its predicted cost is the observed cost), and the policy's prediction, as the tie-break
+     * score, orders those equally cheap. A memory without costs (an older artifact) ranks as when it was
+     * written: withObserved, the task's mean costs, no tie-break score.
+     */
+    const remembered = (rows: Float64Array): { performance: Float64Array; tieBreak?: Float64Array } => {
+      if (!memory?.hasCosts) return { performance: withObserved(rows) };
+      if (!recalled.some(Boolean)) return { performance: rows };
+      const performance = Float64Array.from(rows);
+      const tieBreak = new Float64Array(n * c).fill(Number.NaN);
+      recalled.forEach((m, i) => {
+        if (!m) return;
+        for (let j = 0; j < c; j++) {
+          const k = i * c + j;
+          if (!Number.isNaN(m.observed[j] as number)) performance[k] = m.observed[j] as number;
+          tieBreak[k] = rows[k] as number;
+        }
+      });
+      return { performance, tieBreak };
     };
     const build = (knob: Knob): Prediction => {
       const performance = new Float64Array(n * c);
@@ -400,17 +428,18 @@ export class AutoRouter implements Router {
           for (let j = 0; j < c; j++) {
             const r = inner?.[i * c + j];
             const policy = r ? `${why}; ${r}` : why;
-            reasons.push(m ? `${recallReason(m, j)}; ${policy}` : policy);
+            reasons.push(m ? `${recallReason(m, j, cost[i * c + j] as number)}; ${policy}` : policy);
           }
         }
       });
-      return { performance: remembered(performance), cost, ...(reasons ? { reasons } : {}) };
+      return { ...remembered(performance), cost, ...(reasons ? { reasons } : {}) };
     };
     const main = build(DEFAULT_KNOB);
     return {
       ...main,
       underKnob: build,
-      ...(this.ranking && c === 2 ? { rankingScore: remembered(rowsOf(this.ranking)) } : {}),
+      // The strong/weak ranking orders queries, not candidates: observed gain first, then the policy's.
+      ...(this.ranking && c === 2 ? { rankingScore: withObserved(rowsOf(this.ranking)) } : {}),
     };
   }
 
@@ -497,12 +526,17 @@ export function withMemory(observed: number, predicted: number): number {
   return Number.isNaN(observed) ? predicted : observed + MEMORY_TIE_BREAK * predicted;
 }
 
-function recallReason(m: Recall, j: number): string {
+/** Why a remembered query's candidate is predicted as it is; `cost` is the predicted cost shown beside it. */
+function recallReason(m: Recall, j: number, cost: number): string {
   const seen = `this exact query is in the routing data (${m.count} observation${m.count === 1 ? "" : "s"})`;
   const o = m.observed[j] as number;
-  return Number.isNaN(o)
-    ? `auto: ${seen}, but this candidate was never run on it, so the policy predicts`
-    : `auto: ${seen}: observed performance ${o.toFixed(3)} for this candidate (the policy below only breaks ties)`;
+  if (Number.isNaN(o)) return `auto: ${seen}, but this candidate was never scored on it, so the policy predicts`;
+  if (!m.cost)
+    return `auto: ${seen}: observed performance ${o.toFixed(3)} for this candidate (the policy below only breaks ties)`;
+  const at = Number.isNaN(m.cost[j] as number)
+    ? `its cost there unrecorded, so the task's mean $${cost.toExponential(2)}/query stands in`
+    : `observed cost $${cost.toExponential(2)}/query`;
+  return `auto: ${seen}: observed performance ${o.toFixed(3)} for this candidate, ${at} (of candidates observed equally good the cheaper goes first, then the one the policy below prefers)`;
 }
 
 function describe(ch: PolicyChoice, task: string | null | undefined): string {

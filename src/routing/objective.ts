@@ -45,6 +45,8 @@ export interface PredictionRow {
   cost: ArrayLike<number>;
   judge?: ArrayLike<number> | null;
   reasons?: readonly string[] | null;
+  /** Orders candidates tied on the objective and on predicted cost, higher first (Prediction.tieBreak). */
+  tieBreak?: ArrayLike<number> | null;
 }
 
 /** Two scores closer than this are a tie (predictions are floats; exact equality misses sums in other orders). */
@@ -130,11 +132,26 @@ function rankedPerf(row: PredictionRow, j: number, knob: Knob): number {
   return row.performance[j];
 }
 
-/** True when candidate a beats b: higher score; on a tie, lower predicted cost; then the earlier column. */
-function better(scoreA: number, costA: number, scoreB: number, costB: number): boolean {
-  if (scoreA > scoreB + TIE) return true;
-  if (scoreA < scoreB - TIE) return false;
-  return costA < costB;
+/** A candidate as the ranking compares it: objective value, predicted cost, tie-break score (NaN: none). */
+interface Scored {
+  score: number;
+  cost: number;
+  tie: number;
+}
+
+/**
+ * True when candidate a beats b: higher score; on a tie, lower predicted cost; on equal cost, the higher
+ * tie-break score (when the router gives one); then the earlier column.
+ */
+function better(a: Scored, b: Scored): boolean {
+  if (a.score > b.score + TIE) return true;
+  if (a.score < b.score - TIE) return false;
+  if (a.cost !== b.cost) return a.cost < b.cost;
+  return a.tie > b.tie;
+}
+
+function tieOf(row: PredictionRow, j: number): number {
+  return row.tieBreak ? (row.tieBreak[j] as number) : Number.NaN;
 }
 
 /** Every candidate ranked best first, with predicted performance, cost, the objective value and a reason. */
@@ -147,15 +164,15 @@ export function rank(
   const items = candidates.map((cand, j) => {
     const perf = rankedPerf(row, j, knob);
     const cost = row.cost[j];
-    return { cand, j, perf, cost, score: objective(perf, cost, knob, scale) };
+    return { cand, j, perf, cost, tie: tieOf(row, j), score: objective(perf, cost, knob, scale) };
   });
   // Unknown predictions (NaN) sink to the bottom instead of poisoning the sort.
   items.sort((a, b) => {
     const an = Number.isNaN(a.score);
     const bn = Number.isNaN(b.score);
     if (an || bn) return an === bn ? a.j - b.j : an ? 1 : -1;
-    if (better(a.score, a.cost, b.score, b.cost)) return -1;
-    if (better(b.score, b.cost, a.score, a.cost)) return 1;
+    if (better(a, b)) return -1;
+    if (better(b, a)) return 1;
     return a.j - b.j;
   });
   return items.map(({ cand, j, score, cost }) => ({
@@ -187,16 +204,14 @@ export function choose(
     const row = predictionRow(pred, i, nCandidates);
     const scale = scaleFor(scales, task);
     let best = -1;
-    let bestScore = 0;
-    let bestCost = 0;
+    let top: Scored = { score: 0, cost: 0, tie: 0 };
     for (let j = 0; j < nCandidates; j++) {
       const cost = row.cost[j];
-      const score = objective(rankedPerf(row, j, knob), cost, knob, scale);
-      if (Number.isNaN(score)) continue;
-      if (best < 0 || better(score, cost, bestScore, bestCost)) {
+      const here = { score: objective(rankedPerf(row, j, knob), cost, knob, scale), cost, tie: tieOf(row, j) };
+      if (Number.isNaN(here.score)) continue;
+      if (best < 0 || better(here, top)) {
         best = j;
-        bestScore = score;
-        bestCost = cost;
+        top = here;
       }
     }
     out[i] = best;
@@ -218,6 +233,7 @@ export function predictionRow(pred: Prediction, i: number, nCandidates: number):
     cost: pred.cost.subarray(a, b),
     judge: pred.judge ? pred.judge.subarray(a, b) : null,
     reasons: pred.reasons ? pred.reasons.slice(a, b) : null,
+    tieBreak: pred.tieBreak ? pred.tieBreak.subarray(a, b) : null,
   };
 }
 

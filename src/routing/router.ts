@@ -64,6 +64,11 @@ export interface Prediction {
    * is called where score(strong) − score(weak) is above the threshold), when they are not `performance`.
    */
   rankingScore?: Float64Array;
+  /**
+   * Scores (n × c) that order candidates tied on the objective and on predicted cost, higher first, before
+   * the column order decides (`auto` gives its policy's prediction for queries it remembers: auto.ts).
+   */
+  tieBreak?: Float64Array;
 }
 
 export interface RankedCandidate {

@@ -5,7 +5,15 @@ import { AutoRouter, innerFolds, LARGE_SET, nearestLambda } from "../../src/rout
 import { encodeArray } from "../../src/routing/codec.ts";
 import { sigmoid } from "../../src/routing/math.ts";
 import { memoryKey, QueryMemory } from "../../src/routing/memory.ts";
-import { choose, learnScales, predictionFor } from "../../src/routing/objective.ts";
+import {
+  choose,
+  type Knob,
+  learnScales,
+  predictionFor,
+  predictionRow,
+  rank,
+  type Scale,
+} from "../../src/routing/objective.ts";
 import { createRouter } from "../../src/routing/registry.ts";
 import type { RouteQuery, Router, TrainingSet } from "../../src/routing/router.ts";
 import { applyStack, fitStack } from "../../src/routing/stack.ts";
@@ -164,11 +172,16 @@ test("evaluation scores auto per objective and ranks strong/weak calls by its ra
   close(a.apgr as number, 0.75, 0.02);
 });
 
-// Exact-match memory. The toy training set plus three hand-made rows; "tie" appears twice (averaged).
-const MEMORY_EXTRA: Array<[string, number, number[]]> = [
-  ["Which model solved this? (tie)", 0, [1, 1, 0]],
-  ["Which model solved this? (tie)", 1, [1, 1, Number.NaN]],
-  ["Never run on mid", 0, [0, 1, Number.NaN]],
+// Exact-match memory. The toy training set plus hand-made task-a rows (text, cluster, performance, cost per
+// candidate cheap/big/mid); "tie" appears twice (averaged).
+const NaN_ = Number.NaN;
+const MEMORY_EXTRA: Array<[string, number, number[], number[]]> = [
+  ["Which model solved this? (tie)", 0, [1, 1, 0], [1, 10, 5]],
+  ["Which model solved this? (tie)", 1, [1, 1, NaN_], [3, 10, NaN_]],
+  ["Never run on mid", 0, [0, 1, NaN_], [1, 10, NaN_]],
+  ["Big was cheaper here", 0, [1, 1, 0], [4, 3, 5]],
+  ["Equally good, equally cheap", 0, [1, 1, 0], [3, 3, 3]],
+  ["Cost unrecorded", 0, [1, 1, 0], [NaN_, 2, 5]],
 ];
 function memoryTrainSet(): TrainingSet {
   const data = toySet(240, 3);
@@ -178,7 +191,7 @@ function memoryTrainSet(): TrainingSet {
     ...data,
     queries: [...data.queries, ...extra],
     performance: Float64Array.from([...data.performance, ...MEMORY_EXTRA.flatMap(([, , p]) => p)]),
-    cost: Float64Array.from([...data.cost, ...MEMORY_EXTRA.flatMap(() => [1, 10, 5])]),
+    cost: Float64Array.from([...data.cost, ...MEMORY_EXTRA.flatMap(([, , , c]) => c)]),
   };
 }
 let memoryRouters: { data: TrainingSet; on: AutoRouter; off: AutoRouter } | undefined;
@@ -199,25 +212,57 @@ const argmax = (row: ArrayLike<number>) => {
   return best;
 };
 const rowOf = (v: Float64Array, i: number) => [...v.subarray(i * 3, (i + 1) * 3)];
-/** A remembered row: the observed outcome plus 1e-6 × the policy's prediction, cell by cell. */
+/** A row remembered the way artifacts without memory costs do: observed + 1e-6 × the policy, cell by cell. */
 function remembers(got: number[], observed: number[], policy: number[]): void {
   for (let j = 0; j < got.length; j++)
     close(got[j] as number, (observed[j] as number) + 1e-6 * (policy[j] as number), 1e-15);
 }
+/** Every objective a gateway or evaluation may serve. */
+const ALL_KNOBS: Knob[] = [
+  { scenario: "performance-first" },
+  { scenario: "llm-judge" },
+  { scenario: "balance" },
+  { scenario: "cost-first" },
+  { lambda: 0 },
+  { lambda: 0.01 },
+  { lambda: 1e3 },
+];
+/** The column chosen for each query under a knob, as evaluation chooses (objective.choose). */
+function picks(router: AutoRouter, data: TrainingSet, queries: RouteQuery[], knob: Knob): number[] {
+  const scales = learnScales(
+    data.queries.map((q) => q.task),
+    data.performance,
+    data.cost,
+    CANDIDATES.length,
+  );
+  const pred = predictionFor(router.predict(queries), knob);
+  return [
+    ...choose(
+      pred,
+      CANDIDATES.length,
+      knob,
+      scales,
+      queries.map((q) => q.task),
+    ),
+  ];
+}
 
-test("memory: keys are whitespace-normalised text; rows are NaN-aware means over the repeats", () => {
+test("memory: keys are whitespace-normalised text; rows are NaN-aware means of performance and cost over the repeats", () => {
   assert.equal(memoryKey("  What is\n 2 +\t2? "), memoryKey("What is 2 + 2?"));
   assert.notEqual(memoryKey("what is 2 + 2?"), memoryKey("What is 2 + 2?"), "case is kept");
   const data = memoryTrainSet();
   const memory = QueryMemory.fit(data);
-  assert.equal(memory.size, 240 + 2, "the two 'tie' rows share one key");
+  assert.equal(memory.size, 240 + 5, "the two 'tie' rows share one key");
+  assert.ok(memory.hasCosts);
   const tie = memory.recall("Which model solved this?   (tie)");
   assert.ok(tie);
   assert.equal(tie.count, 2);
-  // cheap 1 and 1, big 1 and 1, mid 0 and unknown → [1, 1, 0].
+  // cheap 1 and 1, big 1 and 1, mid 0 and unknown → [1, 1, 0]; costs (1 + 3)/2, (10 + 10)/2, 5 → [2, 10, 5].
   assert.deepEqual([...tie.observed], [1, 1, 0]);
+  assert.deepEqual([...(tie.cost ?? [])], [2, 10, 5]);
   const never = memory.recall("Never run on mid");
   assert.deepEqual([...(never?.observed ?? [])].map(String), ["0", "1", "NaN"]);
+  assert.deepEqual([...(never?.cost ?? [])].map(String), ["1", "10", "NaN"]);
   assert.equal(memory.recall("Never run on MID"), null);
   const copy = QueryMemory.restore(JSON.parse(JSON.stringify(memory.state())), 3, "state.memory");
   assert.deepEqual(copy.recall("Never run on mid"), never);
@@ -225,9 +270,18 @@ test("memory: keys are whitespace-normalised text; rows are NaN-aware means over
     () => QueryMemory.restore({ ...memory.state(), counts: encodeArray(new Int32Array(3)) }, 3, "state.memory"),
     /artifact field "state\.memory\.counts": 3 values, expected one per key/,
   );
+  assert.throws(
+    () => QueryMemory.restore({ ...memory.state(), costs: encodeArray(new Float64Array(3)) }, 3, "state.memory"),
+    /artifact field "state\.memory\.costs": 3 values, expected 245 keys × 3 candidates/,
+  );
+  // Written before memory kept costs: the same observed performance, no costs.
+  const { costs: _costs, ...old } = memory.state();
+  const older = QueryMemory.restore(JSON.parse(JSON.stringify(old)), 3, "state.memory");
+  assert.equal(older.hasCosts, false);
+  assert.deepEqual(older.recall("Never run on mid"), { ...never, cost: null });
 });
 
-test("auto memory: a query in the routing data is routed by its observed outcome, the policy only breaking ties", () => {
+test("auto memory: a query in the routing data is predicted at its observed performance and cost", () => {
   const { data, on, off } = fittedWithAndWithoutMemory();
   // A task-a training query of cluster 0 (only "cheap" solved it), asked again with extra whitespace and a
   // cluster-1 embedding, where the learned policy sends task a's queries to "big".
@@ -237,71 +291,135 @@ test("auto memory: a query in the routing data is routed by its observed outcome
   const rng = new Rng(5);
   const asked = [
     { ...toyQuery("a", 1, rng), text: `\n  ${seen.text}\t ` },
-    { ...toyQuery("a", 0, rng), text: "Which model solved this?\n(tie)" },
-    { ...toyQuery("a", 1, rng), text: "Which model solved this? (tie)" },
     { ...toyQuery("a", 1, rng), text: "Never run on mid" },
+    { ...toyQuery("a", 1, rng), text: "Cost unrecorded" },
     toyQuery("a", 1, rng),
   ];
   const p = on.predict(asked);
   const q = off.predict(asked);
   assert.equal(argmax(rowOf(q.performance, 0)), 1, "without memory the policy picks big");
-  const observed = [
-    [1, 0, 0],
-    [1, 1, 0],
-    [1, 1, 0],
-  ];
-  observed.forEach((o, i) => {
-    remembers(rowOf(p.performance, i), o, rowOf(q.performance, i));
-  });
+  assert.deepEqual(rowOf(p.performance, 0), [1, 0, 0], "the observed outcome, exactly");
+  assert.deepEqual(rowOf(p.cost, 0), [1, 10, 5], "the observed cost");
   assert.equal(argmax(rowOf(p.performance, 0)), 0, "the observed outcome wins: cheap");
-  // Cheap and big both solved "tie": the policy's preference decides, by the embedding.
-  assert.equal(argmax(rowOf(p.performance, 1)), argmax(rowOf(q.performance, 1).slice(0, 2)));
-  assert.equal(argmax(rowOf(p.performance, 2)), argmax(rowOf(q.performance, 2).slice(0, 2)));
-  assert.notEqual(argmax(rowOf(p.performance, 1)), argmax(rowOf(p.performance, 2)), "the two embeddings differ");
-  // Mid was never run on "Never run on mid": its cell is the policy's prediction.
-  const policy = rowOf(q.performance, 3);
-  const never = rowOf(p.performance, 3);
-  close(never[0] as number, 1e-6 * (policy[0] as number), 1e-15);
-  close(never[1] as number, 1 + 1e-6 * (policy[1] as number), 1e-15);
-  assert.equal(never[2], policy[2]);
-  // A new query: the policy alone; costs are never touched.
-  assert.deepEqual(rowOf(p.performance, 4), rowOf(q.performance, 4));
-  assert.deepEqual([...p.cost], [...q.cost]);
+  // Mid was never run on "Never run on mid": the policy's prediction and the task's mean cost stand in.
+  assert.deepEqual(rowOf(p.performance, 1), [0, 1, rowOf(q.performance, 1)[2]]);
+  assert.deepEqual(rowOf(p.cost, 1), [1, 10, rowOf(q.cost, 1)[2]]);
+  // Cheap's cost on "Cost unrecorded" was not recorded: the task's mean cost stands in for it alone.
+  assert.deepEqual(rowOf(p.cost, 2), [rowOf(q.cost, 2)[0], 2, 5]);
+  // The policy's prediction is kept as the tie-break score of remembered rows only.
+  assert.deepEqual(rowOf(p.tieBreak as Float64Array, 0), rowOf(q.performance, 0));
+  assert.deepEqual(rowOf(p.tieBreak as Float64Array, 3).map(String), ["NaN", "NaN", "NaN"]);
+  // A new query: the policy alone, at the task's mean cost.
+  assert.deepEqual(rowOf(p.performance, 3), rowOf(q.performance, 3));
+  assert.deepEqual(rowOf(p.cost, 3), rowOf(q.cost, 3));
   // Every knob's predictions remember too.
-  const knob = { scenario: "balance" as const };
-  const pb = p.underKnob?.(knob);
-  const qb = q.underKnob?.(knob);
-  assert.ok(pb && qb);
-  remembers(rowOf(pb.performance, 0), observed[0] as number[], rowOf(qb.performance, 0));
-  // Explained: the reason says the query was seen, how often and what was observed.
-  const why = on.predict(asked.slice(1, 4), { explain: true }).reasons ?? [];
-  assert.match(
-    why[0] ?? "",
-    /^auto: this exact query is in the routing data \(2 observations\): observed performance 1\.000 for this candidate \(the policy below only breaks ties\); auto: task "a" uses /,
-  );
-  assert.match(
-    why[3 * 2 + 2] ?? "",
-    /^auto: this exact query is in the routing data \(1 observation\), but this candidate was never run on it/,
-  );
-  assert.doesNotMatch(off.predict(asked.slice(1, 2), { explain: true }).reasons?.[0] ?? "", /routing data/);
+  const pb = p.underKnob?.({ scenario: "balance" });
+  assert.ok(pb);
+  assert.deepEqual(rowOf(pb.performance, 0), [1, 0, 0]);
+  assert.deepEqual(rowOf(pb.cost, 0), [1, 10, 5]);
 });
 
-test("auto memory: saved and restored with the artifact; an artifact without it restores with none", () => {
-  const { on, off } = fittedWithAndWithoutMemory();
+test("auto memory: of candidates observed equally good the cheaper goes first, then the policy's choice, under every knob", () => {
+  const { data, on, off } = fittedWithAndWithoutMemory();
+  const rng = new Rng(6);
+  // Task-a scales: performance 0..1, cost 1..10. Hand-checked per row (cheap, big, mid observed):
+  const asked = [
+    // perf 1, 1, 0 at 2, 10, 5: cheap is as good as big, cheaper, and beats mid on both → cheap.
+    { ...toyQuery("a", 1, rng), text: "Which model solved this? (tie)" },
+    // perf 1, 1, 0 at 4, 3, 5: big is as good as cheap and cheaper here (though dearer on average) → big.
+    { ...toyQuery("a", 0, rng), text: "Big was cheaper here" },
+    // perf 1, 1 at the task's mean cost of cheap (≈ 1) and 2 → cheap.
+    { ...toyQuery("a", 1, rng), text: "Cost unrecorded" },
+    // perf 1, 1, 0 at 3, 3, 3: cheap and big tie on performance and cost → the policy's preference.
+    { ...toyQuery("a", 0, rng), text: "Equally good, equally cheap" },
+    { ...toyQuery("a", 1, rng), text: "Equally good, equally cheap" },
+  ];
+  for (const knob of ALL_KNOBS) {
+    const got = picks(on, data, asked, knob);
+    const policy = predictionFor(off.predict(asked), knob).performance;
+    const prefers = (i: number) => argmax(rowOf(policy, i).slice(0, 2));
+    assert.deepEqual(got, [0, 1, 0, prefers(3), prefers(4)], `under ${JSON.stringify(knob)}`);
+  }
+  // Performance-first, the two embeddings of the equal row get different policy preferences (so the test
+  // above sees the policy decide both ways), and without memory's costs the policy decided "tie" (big).
+  const policy = off.predict(asked).performance;
+  assert.notEqual(argmax(rowOf(policy, 3).slice(0, 2)), argmax(rowOf(policy, 4).slice(0, 2)));
+  assert.equal(argmax(rowOf(policy, 0).slice(0, 2)), 1);
+  // The ranking `route` prints says so.
+  const scale = learnScales(
+    data.queries.map((q) => q.task),
+    data.performance,
+    data.cost,
+    3,
+  ).perTask.a as Scale;
+  const knob = { scenario: "performance-first" } as const;
+  const explained = on.predict(asked, { explain: true });
+  const ranked = rank(predictionRow(explained, 0, 3), CANDIDATES, knob, scale);
+  assert.deepEqual(
+    ranked.map((r) => [r.key, r.predictedPerformance, r.predictedCost]),
+    [
+      ["cheap", 1, 2],
+      ["big", 1, 10],
+      ["mid", 0, 5],
+    ],
+  );
+  assert.match(
+    ranked[0]?.reason ?? "",
+    /^auto: this exact query is in the routing data \(2 observations\): observed performance 1\.000 for this candidate, observed cost \$2\.00e\+0\/query \(of candidates observed equally good the cheaper goes first, then the one the policy below prefers\); auto: task "a" uses /,
+  );
+  const unrecorded = rank(predictionRow(explained, 2, 3), CANDIDATES, knob, scale);
+  assert.match(
+    unrecorded[0]?.reason ?? "",
+    /^auto: this exact query is in the routing data \(1 observation\): observed performance 1\.000 for this candidate, its cost there unrecorded, so the task's mean \$\d\.\d\de\+0\/query stands in \(/,
+  );
+  const never = on.predict([{ ...toyQuery("a", 1, rng), text: "Never run on mid" }], { explain: true });
+  assert.match(
+    never.reasons?.[2] ?? "",
+    /^auto: this exact query is in the routing data \(1 observation\), but this candidate was never scored on it, so the policy predicts; auto: task "a" uses /,
+  );
+  assert.doesNotMatch(off.predict(asked.slice(0, 1), { explain: true }).reasons?.[0] ?? "", /routing data/);
+});
+
+test("auto memory: saved and restored with the artifact; older artifacts restore and route as when written", () => {
+  const { data, on, off } = fittedWithAndWithoutMemory();
   const rng = new Rng(8);
   const asked = [
     { ...toyQuery("a", 1, rng), text: "Never run on mid" },
-    { ...toyQuery("a", 0, rng), text: "Which model solved this? (tie)" },
+    { ...toyQuery("a", 1, rng), text: "Which model solved this? (tie)" },
+    { ...toyQuery("a", 0, rng), text: "Big was cheaper here" },
+    toyQuery("a", 1, rng),
   ];
   const state = JSON.parse(JSON.stringify(on.state())) as Record<string, unknown>;
   const copy = auto();
   copy.restore(state, CANDIDATES);
-  assert.deepEqual([...copy.predict(asked).performance], [...on.predict(asked).performance]);
+  const [a, b] = [copy.predict(asked), on.predict(asked)];
+  assert.deepEqual([a.performance, a.cost, a.tieBreak], [b.performance, b.cost, b.tieBreak]);
   assert.equal(off.state().memory, null, "memory: false keeps none");
+  // Written before memory kept costs: each remembered cell is observed + 1e-6 × the policy's prediction, the
+  // cost the task's mean, no tie-break score: so "tie" goes to big, as the policy breaks the tie there.
+  const memory = state.memory as Record<string, unknown>;
+  const { costs: _costs, ...oldMemory } = memory;
+  const older = auto();
+  older.restore({ ...state, memory: oldMemory }, CANDIDATES);
+  const p = older.predict(asked, { explain: true });
+  const q = off.predict(asked);
+  remembers(rowOf(p.performance, 0).slice(0, 2), [0, 1], rowOf(q.performance, 0));
+  assert.equal(rowOf(p.performance, 0)[2], rowOf(q.performance, 0)[2]);
+  remembers(rowOf(p.performance, 1), [1, 1, 0], rowOf(q.performance, 1));
+  remembers(rowOf(p.performance, 2), [1, 1, 0], rowOf(q.performance, 2));
+  assert.deepEqual(rowOf(p.performance, 3), rowOf(q.performance, 3));
+  assert.deepEqual([...p.cost], [...q.cost]);
+  assert.equal(p.tieBreak, undefined);
+  const perfFirst = { scenario: "performance-first" } as const;
+  assert.deepEqual(picks(older, data, asked, perfFirst).slice(1, 3), [1, argmax(rowOf(q.performance, 2).slice(0, 2))]);
+  assert.match(
+    p.reasons?.[3] ?? "",
+    /^auto: this exact query is in the routing data \(2 observations\): observed performance 1\.000 for this candidate \(the policy below only breaks ties\); auto: task "a" uses /,
+  );
   // Written before memory existed: no "memory" field, so the policy alone (as memory: false predicts).
-  const { memory: _memory, ...old } = state;
+  const { memory: _memory, ...oldest } = state;
   const restored = auto();
-  restored.restore(old, CANDIDATES);
+  restored.restore(oldest, CANDIDATES);
   const without = auto({ memory: false });
   without.restore(state, CANDIDATES);
   assert.deepEqual([...restored.predict(asked).performance], [...without.predict(asked).performance]);

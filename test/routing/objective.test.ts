@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { choose, lambdaGrid, learnScales, objective, parseKnob, rank, scaleFor } from "../../src/routing/objective.ts";
+import {
+  choose,
+  type Knob,
+  lambdaGrid,
+  learnScales,
+  objective,
+  parseKnob,
+  rank,
+  scaleFor,
+} from "../../src/routing/objective.ts";
 import type { CandidateInfo } from "../../src/routing/router.ts";
 
 const cands: CandidateInfo[] = ["a", "b", "c"].map((key) => ({
@@ -59,6 +68,42 @@ test("rank: ties on the objective go to the lower predicted cost, then the earli
     scale,
   );
   assert.equal(noisy[0].key, "b");
+});
+
+test("rank and choose: a tie-break score orders candidates tied on the objective and on cost, never others", () => {
+  const scale = { perfMin: 0, perfMax: 1, costMin: 0, costMax: 10 };
+  const perfFirst = { scenario: "performance-first" } as const;
+  const keys = (row: Parameters<typeof rank>[0], knob: Parameters<typeof rank>[2] = perfFirst) =>
+    rank(row, cands, knob, scale).map((x) => x.key);
+  const pick = (row: { performance: number[]; cost: number[]; tieBreak?: number[] }, knob = perfFirst as Knob) =>
+    choose(
+      {
+        performance: Float64Array.from(row.performance),
+        cost: Float64Array.from(row.cost),
+        ...(row.tieBreak ? { tieBreak: Float64Array.from(row.tieBreak) } : {}),
+      },
+      3,
+      knob,
+      { global: scale, perTask: {} },
+      [null],
+    )[0];
+  // a and b tie on performance and cost: the higher tie-break score (b) goes first; c is worse.
+  const tied = { performance: [1, 1, 0], cost: [2, 2, 1], tieBreak: [0.3, 0.7, 0.9] };
+  assert.deepEqual(keys(tied), ["b", "a", "c"]);
+  assert.equal(pick(tied), 1);
+  // Without it, the earlier column.
+  assert.deepEqual(keys({ performance: [1, 1, 0], cost: [2, 2, 1] }), ["a", "b", "c"]);
+  // Cost still comes first: a is cheaper, whatever the tie-break says.
+  const cheaper = { performance: [1, 1, 0], cost: [1, 2, 1], tieBreak: [0.3, 0.7, 0.9] };
+  assert.deepEqual(keys(cheaper), ["a", "b", "c"]);
+  assert.equal(pick(cheaper), 0);
+  // Under every knob the objective comes first, then cost, then the tie-break score. balance: a = b =
+  // 0.5·1 − 0.5·0.2 = 0.4 > c = 0 − 0.5·0.1 = −0.05; cost-first: a = b = 0.2 − 0.8·0.2 = 0.04 > c = −0.08;
+  // λ = 0.2: a = b = 1 − 0.4 = 0.6 > c = −0.2; λ = 1: a = b = c = −1, so c (cheapest) first, then b, a.
+  assert.deepEqual(keys(tied, { scenario: "balance" }), ["b", "a", "c"]);
+  assert.deepEqual(keys(tied, { scenario: "cost-first" }), ["b", "a", "c"]);
+  assert.equal(pick(tied, { lambda: 0.2 }), 1);
+  assert.deepEqual(keys(tied, { lambda: 1 }), ["c", "b", "a"]);
 });
 
 test("rank: cost-first and λ trade performance for cost as computed by hand", () => {
