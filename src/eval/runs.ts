@@ -36,6 +36,20 @@ export interface StoredRunSummary {
 }
 
 /**
+ * The object `fusionkit eval --json` prints and a stored run keeps (documented in README.md): the EvalResult
+ * without the per-query arrays (strong-call curves, one point per test query, which the report plots; choices
+ * and query ids, which eval_choices keeps).
+ */
+export function evalJson(dataset: string, r: EvalResult): unknown {
+  const { queryIds: _ids, ...rest } = r as EvalResult & { queryIds?: string[] };
+  return {
+    dataset,
+    ...rest,
+    routers: r.routers.map(({ strongCallCurve: _curve, choices: _choices, ...router }) => router),
+  };
+}
+
+/**
  * Store a run and its per-query choices in one transaction; returns the run id. `result` is what
  * `eval --json` prints (the per-query arrays are kept in eval_choices instead).
  */

@@ -1,7 +1,7 @@
 import { UsageError } from "../data/errors.ts";
 import type { Store } from "../data/store.ts";
 import type { Mode, Query } from "../data/types.ts";
-import { formatPrompt } from "../scoring/prompts.ts";
+import { queryPrompt } from "../scoring/prompts.ts";
 import { canonicalMetric, type ScoreOptions, scoreResponse } from "../scoring/score.ts";
 import { LlmError } from "./errors.ts";
 import { type ProvidersConfig, resolveModel } from "./providers.ts";
@@ -108,16 +108,7 @@ export async function collect(opts: CollectOptions): Promise<CollectSummary> {
   const report = () => opts.onProgress?.({ ...state, elapsedMs: Date.now() - started });
 
   const runJob = async (job: Job): Promise<void> => {
-    const prompt = formatPrompt(
-      {
-        task: job.query.task,
-        metric: job.query.metric ?? "",
-        query: job.query.text,
-        choices: job.query.choices,
-        groundTruth: job.query.groundTruth,
-      },
-      job.mode,
-    );
+    const prompt = queryPrompt(job.query, job.mode);
     const result = await client.chat(
       {
         model: job.model,

@@ -1,5 +1,5 @@
 import { type PyValue, parsePyLiteral } from "../data/importers/pyliteral.ts";
-import type { Mode } from "../data/types.ts";
+import type { Mode, Query } from "../data/types.ts";
 import { canonicalMetric, isHumanEval } from "./score.ts";
 
 /**
@@ -113,4 +113,12 @@ export function formatPrompt(item: PromptItem, mode: Mode): string {
         );
       return withThink(item.query, mode);
   }
+}
+
+/** The prompt a stored query is asked with (and its stored responses answered): its task's format, in `mode`. */
+export function queryPrompt(q: Query, mode: Mode): string {
+  return formatPrompt(
+    { task: q.task, metric: q.metric ?? "", query: q.text, choices: q.choices, groundTruth: q.groundTruth },
+    mode,
+  );
 }

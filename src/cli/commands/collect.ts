@@ -6,7 +6,7 @@ import { OpenAIChatClient } from "../../llm/client.ts";
 import { type CollectProgress, collect } from "../../llm/collect.ts";
 import { loadProviders, resolveModel, toStoreModel } from "../../llm/providers.ts";
 import { readTasksFile } from "../../llm/tasks-file.ts";
-import { openStore, printJson } from "../options.ts";
+import { commaList, defaultDb, openStore, parseInteger, parseNonNegative, printJson } from "../options.ts";
 
 interface CollectFlags {
   tasks: string;
@@ -32,13 +32,6 @@ function duration(ms: number): string {
     : s >= 60
       ? `${Math.floor(s / 60)}m${s % 60}s`
       : `${s}s`;
-}
-
-function positive(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${name} must be a non-negative number, got "${v}"`);
-  return n;
 }
 
 /** "collect: 120/800 (15%) · 3 failed · $0.0123 spent of $1.00 · 4.2/s · eta 2m41s" on stderr, at most every interval. */
@@ -75,7 +68,7 @@ export function registerCollect(program: Command): void {
     .requiredOption("--models <list>", "comma-separated FusionKit model names from the providers file")
     .requiredOption("--providers <file>", "providers file (YAML or JSON)")
     .option("--modes <list>", "direct, think or both (think appends the step-by-step cue)", "direct")
-    .option("--db <file>", "SQLite store file", process.env.FUSIONKIT_DB ?? "./fusionkit.db")
+    .option("--db <file>", "SQLite store file", defaultDb())
     .option("--dataset <name>", "dataset name for the queries (default: the task file's name)")
     .option("--max-usd <usd>", "stop starting calls once this much has been spent (calls in flight finish)")
     .option("--concurrency <n>", "cap on calls in flight per provider (default: the provider's maxConcurrency)")
@@ -86,21 +79,16 @@ export function registerCollect(program: Command): void {
     .option("--json", "print the summary as JSON")
     .action(async (flags: CollectFlags) => {
       const providers = loadProviders(flags.providers);
-      const models = flags.models
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean);
+      const models = commaList(flags.models);
       if (!models.length) throw new UsageError("--models lists no model");
       for (const m of models) resolveModel(providers, m);
       const modes = flags.modes.split(",").map((s) => s.trim()) as Mode[];
       for (const m of modes)
         if (m !== "direct" && m !== "think") throw new UsageError(`--modes: "${m}" is not direct or think`);
-      const maxUsd = positive("--max-usd", flags.maxUsd);
-      const concurrency = positive("--concurrency", flags.concurrency);
-      if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1))
-        throw new UsageError(`--concurrency must be a positive integer, got "${flags.concurrency}"`);
-      const maxTokens = positive("--max-tokens", flags.maxTokens);
-      const temperature = positive("--temperature", flags.temperature);
+      const maxUsd = parseNonNegative(flags.maxUsd, "--max-usd");
+      const concurrency = parseInteger(flags.concurrency, "--concurrency", 1);
+      const maxTokens = parseInteger(flags.maxTokens, "--max-tokens", 1);
+      const temperature = parseNonNegative(flags.temperature, "--temperature");
       const dataset = flags.dataset ?? basename(flags.tasks, extname(flags.tasks));
       const queries = readTasksFile(flags.tasks, dataset);
 

@@ -9,7 +9,7 @@ import type { Embedder } from "../../embed/embedder.ts";
 import { createEmbedder, DEFAULT_EMBEDDER, EMBEDDER_SPEC_HELP } from "../../embed/registry.ts";
 import type { EvalResult } from "../../eval/evaluate.ts";
 import { runEvaluation } from "../../eval/run.ts";
-import { saveEvalRun } from "../../eval/runs.ts";
+import { evalJson, saveEvalRun } from "../../eval/runs.ts";
 import { fmt, formatEvalTable, leadingRouter, usd, writeEvalReport } from "../../report/eval-report.ts";
 import { fittedArtifact, saveRouterToStore } from "../../routing/artifacts.ts";
 import { buildTrainingSet } from "../../routing/dataset.ts";
@@ -17,8 +17,7 @@ import { DEFAULT_KNOB } from "../../routing/objective.ts";
 import { createRouter, DEFAULT_ROUTER, ROUTER_NAMES } from "../../routing/registry.ts";
 import type { Router } from "../../routing/router.ts";
 import { progress } from "../../util/progress.ts";
-import { openStore } from "../options.ts";
-import { DEFAULT_SCENARIOS, evalJson, parseRouters, parseScenarios } from "./eval.ts";
+import { commaList, defaultDb, openStore, parseRouters, parseScenarios } from "../options.ts";
 
 /** The bundled real data the demo runs on (see data/README.md). */
 const DATA_DIR = resolve(import.meta.dirname, "../../../data");
@@ -50,7 +49,7 @@ export function registerDemo(program: Command): void {
     .description(
       "the main job on the bundled data: import it, train the routers (auto and what it is compared with), evaluate on the test split, print the comparison and write a report",
     )
-    .option("--db <file>", "SQLite store file (reused when run again)", process.env.FUSIONKIT_DB ?? "./fusionkit.db")
+    .option("--db <file>", "SQLite store file (reused when run again)", defaultDb())
     .option("--out <dir>", "report folder (one subfolder per dataset)", "reports/demo")
     .option("--embedder <spec>", EMBEDDER_SPEC_HELP, DEFAULT_EMBEDDER)
     .option(
@@ -62,9 +61,9 @@ export function registerDemo(program: Command): void {
     .action(async (opts: DemoOptions) => {
       const started = performance.now();
       const log = (line: string) => process.stderr.write(`${line}\n`);
-      const scenarios = opts.scenario ? parseScenarios(opts.scenario) : DEFAULT_SCENARIOS;
+      const scenarios = parseScenarios(opts.scenario);
       const routers = parseRouters(opts.routers, DEMO_ROUTERS);
-      const wanted = opts.datasets ? opts.datasets.split(",").map((s) => s.trim()) : BUNDLED.map((b) => b.dataset);
+      const wanted = opts.datasets ? commaList(opts.datasets) : BUNDLED.map((b) => b.dataset);
       const bundles = BUNDLED.filter((b) => wanted.includes(b.dataset));
       const unknown = wanted.filter((w) => !BUNDLED.some((b) => b.dataset === w));
       if (unknown.length)

@@ -1,14 +1,13 @@
 import type { Command } from "commander";
 import { UsageError } from "../../data/errors.ts";
-import type { Mode, Query } from "../../data/types.ts";
 import { buildDistillSet } from "../../distill/build.ts";
 import { parseFormats } from "../../distill/formats.ts";
 import { parseRankBy } from "../../distill/rank.ts";
 import { MODEL_HEADER, modelRows, TASK_HEADER, taskRows } from "../../distill/report.ts";
 import { writeDistillSet } from "../../distill/write.ts";
 import { formatTable } from "../../report/text-table.ts";
-import { formatPrompt } from "../../scoring/prompts.ts";
-import { openStore, printJson, resolveDataset, withStoreOptions } from "../options.ts";
+import { queryPrompt } from "../../scoring/prompts.ts";
+import { openStore, parseInteger, parseShare, printJson, resolveDataset, withStoreOptions } from "../options.ts";
 
 interface DistillFlags {
   db: string;
@@ -25,26 +24,6 @@ interface DistillFlags {
   ngramOverlap: string;
   system?: string;
   json?: boolean;
-}
-
-function positiveInt(value: string, flag: string, min = 1): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer ≥ ${min}, got "${value}"`);
-  return n;
-}
-
-function share(value: string): number {
-  const n = Number(value);
-  if (!(n >= 0 && n <= 1)) throw new UsageError(`--ngram-overlap must be a number in [0, 1], got "${value}"`);
-  return n;
-}
-
-/** The prompt a stored response answered: FusionBench's prompt format for the task, in the response's mode. */
-export function taskPrompt(q: Query, mode: Mode): string {
-  return formatPrompt(
-    { task: q.task, metric: q.metric ?? "", query: q.text, choices: q.choices, groundTruth: q.groundTruth },
-    mode,
-  );
 }
 
 export function registerDistill(program: Command): void {
@@ -87,15 +66,15 @@ export function registerDistill(program: Command): void {
       const set = buildDistillSet(store, {
         dataset,
         rank,
-        topK: positiveInt(opts.topK, "--top-k"),
+        topK: parseInteger(opts.topK, "--top-k", 1),
         maxParamsB: opts.smallOnly ? maxParams : null,
         withGold: !!opts.withGold,
         decontamination: {
-          ngram: positiveInt(opts.ngram, "--ngram", 0),
-          boilerplateDf: positiveInt(opts.boilerplateDf, "--boilerplate-df", 2),
-          minOverlap: share(opts.ngramOverlap),
+          ngram: parseInteger(opts.ngram, "--ngram", 0),
+          boilerplateDf: parseInteger(opts.boilerplateDf, "--boilerplate-df", 2),
+          minOverlap: parseShare(opts.ngramOverlap, "--ngram-overlap"),
         },
-        promptOf: taskPrompt,
+        promptOf: queryPrompt,
         system: opts.system,
       });
       const command = `fusionkit ${process.argv.slice(2).join(" ")}`;

@@ -2,49 +2,33 @@ import type { Command } from "commander";
 import { UsageError } from "../../data/errors.ts";
 import { createEmbedder, DEFAULT_EMBEDDER, EMBEDDER_SPEC_HELP } from "../../embed/registry.ts";
 import { type CvOptions, DEFAULT_CV_FOLDS, DEFAULT_CV_SEED } from "../../eval/cv.ts";
-import type { EvalResult } from "../../eval/evaluate.ts";
 import { runEvaluation } from "../../eval/run.ts";
-import { saveEvalRun } from "../../eval/runs.ts";
+import { evalJson, saveEvalRun } from "../../eval/runs.ts";
 import { formatEvalTable, writeEvalReport } from "../../report/eval-report.ts";
 import { loadArtifactRouter } from "../../routing/artifacts.ts";
-import { SCENARIOS, type Scenario } from "../../routing/objective.ts";
 import { createPolicy, POLICY_NAMES } from "../../routing/policies.ts";
 import { createRouter, ROUTER_NAMES, type RouterParams, routerParamsError } from "../../routing/registry.ts";
-import { openStore, parseSplit, printJson, requireJudgeScores, resolveDataset, withStoreOptions } from "../options.ts";
-import { parseParams } from "./train.ts";
+import {
+  commaList,
+  openStore,
+  parseNameList,
+  parseParams,
+  parseRouters,
+  parseScenarios,
+  parseSplit,
+  printJson,
+  repeatable,
+  requireJudgeScores,
+  resolveDataset,
+  withStoreOptions,
+} from "../options.ts";
 
-export const DEFAULT_SCENARIOS: Scenario[] = ["performance-first", "balance", "cost-first"];
-
-/** "performance,balance,cost" → scenarios; the short names are accepted for the three FusionFactory ones. */
-export function parseScenarios(value: string | undefined): Scenario[] {
-  if (value === undefined) return DEFAULT_SCENARIOS;
-  const alias: Record<string, Scenario> = {
-    performance: "performance-first",
-    cost: "cost-first",
-    judge: "llm-judge",
-  };
-  const out = value
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((s) => {
-      const name = alias[s] ?? s;
-      if (!(name in SCENARIOS))
-        throw new UsageError(
-          `--scenario: unknown scenario "${s}" (known: ${Object.keys(SCENARIOS).join(", ")}; short: performance, cost, judge)`,
-        );
-      return name as Scenario;
-    });
-  if (out.length === 0) throw new UsageError("--scenario: give at least one scenario");
-  return [...new Set(out)];
-}
-
-export function parsePolicies(value: string | undefined): string[] {
-  return parseNames(value, [], POLICY_NAMES, "--policies", "policy");
+function parsePolicies(value: string | undefined): string[] {
+  return parseNameList(value, [], POLICY_NAMES, "--policies", "policy");
 }
 
 /** `--cv` alone → K = 5; `--cv K` → K (an integer ≥ 2); absent → no cross-validation. */
-export function parseCv(value: string | boolean | undefined, seed: string): CvOptions | undefined {
+function parseCv(value: string | boolean | undefined, seed: string): CvOptions | undefined {
   if (value === undefined || value === false) return undefined;
   const folds = value === true ? DEFAULT_CV_FOLDS : Number(value);
   if (!Number.isInteger(folds) || folds < 2)
@@ -54,15 +38,11 @@ export function parseCv(value: string | boolean | undefined, seed: string): CvOp
   return { folds, seed: s };
 }
 
-export function parseRouters(value: string | undefined, fallback: readonly string[]): string[] {
-  return parseNames(value, fallback, ROUTER_NAMES, "--routers", "router");
-}
-
 /**
  * `--param auto.memory=false` (repeatable) → {auto: {memory: false}}: each parameter names the router it is
  * for (one of `routers`), is parsed as `train --param` values are, and is checked against that router's schema.
  */
-export function parseRouterParams(items: string[], routers: readonly string[]): Record<string, RouterParams> {
+function parseRouterParams(items: string[], routers: readonly string[]): Record<string, RouterParams> {
   const out: Record<string, RouterParams> = {};
   for (const [key, value] of Object.entries(parseParams(items))) {
     const dot = key.indexOf(".");
@@ -80,41 +60,6 @@ export function parseRouterParams(items: string[], routers: readonly string[]): 
   return out;
 }
 
-/** "a,b,a" → ["a", "b"], each a known name (else a usage error naming the flag); absent → the fallback. */
-function parseNames(
-  value: string | undefined,
-  fallback: readonly string[],
-  known: readonly string[],
-  flag: string,
-  what: string,
-): string[] {
-  if (value === undefined) return [...fallback];
-  const names = [
-    ...new Set(
-      value
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean),
-    ),
-  ];
-  for (const n of names)
-    if (!known.includes(n)) throw new UsageError(`${flag}: unknown ${what} "${n}" (known: ${known.join(", ")})`);
-  return names;
-}
-
-/**
- * The object `fusionkit eval --json` prints (documented in README.md): the EvalResult without the
- * per-query strong-call curves (one point per test query; the report plots them).
- */
-export function evalJson(dataset: string, r: EvalResult): unknown {
-  const { queryIds: _ids, ...rest } = r as EvalResult & { queryIds?: string[] };
-  return {
-    dataset,
-    ...rest,
-    routers: r.routers.map(({ strongCallCurve: _curve, choices: _choices, ...router }) => router),
-  };
-}
-
 export function registerEval(program: Command): void {
   withStoreOptions(
     program
@@ -128,7 +73,7 @@ export function registerEval(program: Command): void {
       .option(
         "--param <router.name=value>",
         "parameter of a trained router (repeatable), e.g. auto.memory=false",
-        (v, acc: string[]) => [...acc, v],
+        repeatable,
         [],
       )
       .option("--scenario <names>", "comma-separated: performance,balance,cost,llm-judge", "performance,balance,cost")
@@ -168,11 +113,7 @@ export function registerEval(program: Command): void {
     }) => {
       const split = parseSplit(opts.split) ?? "test";
       const scenarios = parseScenarios(opts.scenario);
-      const artifactFiles = (opts.artifacts ?? "")
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean);
-      // With artifacts only, train nothing unless routers are named too.
+      const artifactFiles = commaList(opts.artifacts ?? "");
       const policies = parsePolicies(opts.policies);
       // With artifacts or policies only, train no router unless routers are named too.
       const routers = parseRouters(opts.routers, artifactFiles.length || policies.length ? [] : ROUTER_NAMES);

@@ -3,7 +3,7 @@ import { parsePath } from "../../data/import.ts";
 import { Store } from "../../data/store.ts";
 import type { ParsedBatch } from "../../data/types.ts";
 import { progress } from "../../util/progress.ts";
-import { printJson } from "../options.ts";
+import { defaultDb, printJson } from "../options.ts";
 
 /**
  * How long an import waits for another writer (a second import, `train`, the gateway's log) to release the
@@ -16,7 +16,7 @@ export function registerImport(program: Command): void {
     .command("import")
     .description("import routing data from files or folders into the store (all of them or nothing)")
     .argument("<paths...>", "files or folders to import")
-    .option("--db <file>", "SQLite store file", process.env.FUSIONKIT_DB ?? "./fusionkit.db")
+    .option("--db <file>", "SQLite store file", defaultDb())
     .option("--format <format>", "source format (detected when unambiguous)")
     .option("--dataset <name>", "dataset name to store the queries under")
     .option("--json", "print the import summary as JSON")

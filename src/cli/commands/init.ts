@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../../data/errors.ts";
-import { DEFAULT_DB, type Store } from "../../data/store.ts";
+import type { Store } from "../../data/store.ts";
 import { createEmbedder, DEFAULT_EMBEDDER } from "../../embed/registry.ts";
 import {
   type LoadedArtifact,
@@ -16,7 +16,7 @@ import { buildTrainingSet, datasetCandidateKeys } from "../../routing/dataset.ts
 import { DEFAULT_KNOB } from "../../routing/objective.ts";
 import { parseServeConfig } from "../../serve/config.ts";
 import { parseRetrainEvery } from "../../serve/retrain-schedule.ts";
-import { openStore, requireSplit, resolveDataset } from "../options.ts";
+import { defaultDb, openStore, requireSplit, resolveDataset } from "../options.ts";
 
 /** The router `init` trains when the store has none saved for the dataset (after `fusionkit demo` it has `<dataset>/auto`). */
 const INIT_ROUTER = "knn";
@@ -45,7 +45,7 @@ export function registerInit(program: Command): void {
   program
     .command("init")
     .description("write a gateway config (fusionkit.yaml) for a router artifact or the store")
-    .option("--db <file>", "SQLite store file", process.env.FUSIONKIT_DB ?? DEFAULT_DB)
+    .option("--db <file>", "SQLite store file", defaultDb())
     .option("--dataset <name>", "dataset whose router to serve (default: the store's first imported)")
     .option(
       "--router <artifact>",

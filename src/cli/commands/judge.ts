@@ -1,9 +1,8 @@
 import type { Command } from "commander";
-import { UsageError } from "../../data/errors.ts";
 import { OpenAIChatClient } from "../../llm/client.ts";
 import { judge } from "../../llm/judge.ts";
 import { loadProviders, resolveModel } from "../../llm/providers.ts";
-import { openStore, printJson, resolveDataset, withStoreOptions } from "../options.ts";
+import { openStore, parseInteger, printJson, resolveDataset, withStoreOptions } from "../options.ts";
 
 interface JudgeFlags {
   providers: string;
@@ -16,13 +15,6 @@ interface JudgeFlags {
   retryUnparseable?: boolean;
   cache: boolean;
   json?: boolean;
-}
-
-function count(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got "${v}"`);
-  return n;
 }
 
 export function registerJudge(program: Command): void {
@@ -42,9 +34,9 @@ export function registerJudge(program: Command): void {
     .action(async (flags: JudgeFlags) => {
       const providers = loadProviders(flags.providers);
       resolveModel(providers, flags.judgeModel);
-      const limit = count("--limit", flags.limit);
-      const concurrency = count("--concurrency", flags.concurrency);
-      const maxTokens = count("--max-tokens", flags.maxTokens);
+      const limit = parseInteger(flags.limit, "--limit", 1);
+      const concurrency = parseInteger(flags.concurrency, "--concurrency", 1);
+      const maxTokens = parseInteger(flags.maxTokens, "--max-tokens", 1);
       const store = openStore(flags);
       try {
         const dataset = resolveDataset(store, flags.dataset);

@@ -1,11 +1,10 @@
 import type { Command } from "commander";
 import { UsageError } from "../../data/errors.ts";
-import { DEFAULT_DB } from "../../data/store.ts";
 import { formatTable } from "../../report/text-table.ts";
 import { openGatewayStore } from "../../serve/gateway-store.ts";
 import { KeyMeter } from "../../serve/key-limits.ts";
 import { type KeyLimits, type KeyStore, NO_LIMITS } from "../../serve/keys.ts";
-import { printJson } from "../options.ts";
+import { commaList, defaultDb, printJson } from "../options.ts";
 
 /** The keys of a gateway store (SQLite file or postgres://…), and the spend meter where the log is SQLite. */
 async function withKeys<T>(db: string, use: (keys: KeyStore, meter: KeyMeter | null) => Promise<T>): Promise<T> {
@@ -52,10 +51,7 @@ function parseLimits(f: LimitFlags): Partial<KeyLimits> {
   if (f.rpm !== undefined) out.rpm = num(f.rpm, "--rpm", true);
   if (f.tpm !== undefined) out.tpm = num(f.tpm, "--tpm", true);
   if (f.models !== undefined) {
-    const list = f.models
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean);
+    const list = commaList(f.models);
     out.models = f.models === "none" || list.length === 0 ? null : list;
   }
   return out;
@@ -75,11 +71,7 @@ function describeLimits(l: KeyLimits): string {
 export function registerKeys(program: Command): void {
   const keys = program.command("keys").description("client API keys for the gateway (stored hashed)");
   const db = (cmd: Command) =>
-    cmd.option(
-      "--db <file-or-url>",
-      "gateway store: SQLite file or postgres://…",
-      process.env.FUSIONKIT_DB || DEFAULT_DB,
-    );
+    cmd.option("--db <file-or-url>", "gateway store: SQLite file or postgres://…", defaultDb());
 
   withLimitOptions(db(keys.command("create").description("create a key; prints it once (only its hash is stored)")))
     .requiredOption("--name <name>", "who or what the key is for")

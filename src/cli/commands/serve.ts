@@ -4,7 +4,7 @@ import { availableParallelism } from "node:os";
 import { basename, dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../../data/errors.ts";
-import { DEFAULT_DB, type Store } from "../../data/store.ts";
+import type { Store } from "../../data/store.ts";
 import { loadProviders, type ProvidersConfig } from "../../llm/providers.ts";
 import { storedRouterIds } from "../../routing/artifacts.ts";
 import { parseKnob, SCENARIOS } from "../../routing/objective.ts";
@@ -35,33 +35,22 @@ import { SqliteGatewayStore } from "../../serve/sqlite-gateway-store.ts";
 import { loadThoughts } from "../../serve/thoughts.ts";
 import { UpstreamPool } from "../../serve/upstream.ts";
 import { AUTO, parseVariant, type VirtualModel } from "../../serve/virtual.ts";
-import { resolveDataset } from "../options.ts";
+import {
+  commaList,
+  defaultDb,
+  parseInteger,
+  parseNonNegative,
+  parsePort,
+  parseShare,
+  repeatable,
+  resolveDataset,
+} from "../options.ts";
 
 interface ServeFlags extends ServeSettings {
   config?: string;
   providers?: string;
   workers?: string;
   policy: string[];
-}
-
-const collect = (v: string, prev: string[]) => [...prev, v];
-
-function int(value: string, flag: string, min = 0): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer ≥ ${min}, got "${value}"`);
-  return n;
-}
-
-function nonNegative(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${flag} must be a number ≥ 0, got "${value}"`);
-  return n;
-}
-
-function share(value: string, flag: string): number {
-  const n = Number(value);
-  if (!(n >= 0 && n <= 1)) throw new UsageError(`${flag} must be a share between 0 and 1, got "${value}"`);
-  return n;
 }
 
 /** `fusionkit serve`: the OpenAI-compatible routing gateway. */
@@ -77,7 +66,7 @@ export function registerServe(program: Command): void {
     .option(
       "--router <artifact>",
       `router artifact file or store id (repeat for several; the first backs fusionkit/auto; default: the store's one "${DEFAULT_ROUTER}" artifact from "fusionkit train")`,
-      collect,
+      repeatable,
       [],
     )
     .option("--scenario <name>", `knob of fusionkit/auto: ${Object.keys(SCENARIOS).join(", ")}`)
@@ -85,13 +74,13 @@ export function registerServe(program: Command): void {
     .option(
       "--variant <spec>",
       "extra virtual model <name>=<scenario>|lambda:<x>[@<router>] (repeatable), e.g. cheap=cost-first",
-      collect,
+      repeatable,
       [],
     )
     .option(
       "--policy <artifact>",
       "multi-call policy artifact from 'fusionkit train --policy' (repeatable or comma list), served as fusionkit/<policy>",
-      collect,
+      repeatable,
       [],
     )
     .option("--host <host>", "listen address", "127.0.0.1")
@@ -100,7 +89,7 @@ export function registerServe(program: Command): void {
     .option(
       "--db <file-or-url>",
       "what the gateway shares: a SQLite store, or postgres://… for several machines (keys, exchange log, feedback, router ids)",
-      process.env.FUSIONKIT_DB || DEFAULT_DB,
+      defaultDb(),
     )
     .option("--body-limit <bytes>", "largest accepted request body", String(DEFAULT_BODY_LIMIT))
     .option("--route-on <what>", "what the router reads: conversation | last-user", "conversation")
@@ -153,7 +142,8 @@ export function registerServe(program: Command): void {
       if (routeOn !== "conversation" && routeOn !== "last-user")
         throw new UsageError(`--route-on must be conversation or last-user, got "${f.routeOn}"`);
       const providers = flags.providers ? loadProviders(flags.providers) : (config as ServeConfig).providers;
-      const workers = flags.workers === undefined ? availableParallelism() : int(flags.workers, "--workers", 1);
+      const workers =
+        flags.workers === undefined ? availableParallelism() : parseInteger(flags.workers, "--workers", 1);
       const retrain = f.retrainEvery ? retrainSettings(f) : null;
       const logging = loggingSettings(f);
       const start = { flags, given, config, f, routeOn, providers, retrain, logging };
@@ -236,23 +226,23 @@ async function startServing(s: Start, worker: boolean, extraMetrics?: () => stri
     virtuals,
     policies,
     host: f.host,
-    port: int(f.port, "--port"),
+    port: parsePort(f.port),
     auth: f.auth,
-    bodyLimit: int(f.bodyLimit, "--body-limit", 1),
+    bodyLimit: parseInteger(f.bodyLimit, "--body-limit", 1),
     routeOn: s.routeOn,
-    routeChars: int(f.routeChars, "--route-chars", 1),
+    routeChars: parseInteger(f.routeChars, "--route-chars", 1),
     thoughts,
     thoughtByDefault: f.thought === true,
-    breakerThreshold: int(f.breakerThreshold, "--breaker-threshold", 1),
-    breakerCooldownMs: int(f.breakerCooldownMs, "--breaker-cooldown-ms"),
-    sessionTtlMs: int(f.sessionTtl, "--session-ttl") * 1000,
-    sessionTolerance: nonNegative(f.sessionTolerance, "--session-tolerance"),
-    explore: share(f.explore, "--explore"),
+    breakerThreshold: parseInteger(f.breakerThreshold, "--breaker-threshold", 1),
+    breakerCooldownMs: parseInteger(f.breakerCooldownMs, "--breaker-cooldown-ms", 0),
+    sessionTtlMs: parseInteger(f.sessionTtl, "--session-ttl", 0) * 1000,
+    sessionTolerance: parseNonNegative(f.sessionTolerance, "--session-tolerance"),
+    explore: parseShare(f.explore, "--explore"),
     logFlushMs: 5,
     logMode: s.logging.mode,
     // The process that owns the log deletes old exchanges: alone, or the primary of `serve --workers`.
     logRetentionDays: worker ? 0 : s.logging.retentionDays,
-    shutdownGraceMs: int(f.shutdownGraceMs, "--shutdown-grace-ms"),
+    shutdownGraceMs: parseInteger(f.shutdownGraceMs, "--shutdown-grace-ms", 0),
   });
   const { report } = running;
   // A stray rejection or exception (a bug in a callback) is reported and counted; it never stops the gateway.
@@ -477,8 +467,8 @@ async function buildVirtuals(f: ServeSettings, store: GatewayStore, local: Store
   const routers = routersFrom(
     await resolveArtifacts(specs, (id) => store.loadRouterArtifact(id)),
     local,
-    int(f.embedCache, "--embed-cache"),
-    int(f.decisionCache, "--decision-cache"),
+    parseInteger(f.embedCache, "--embed-cache", 0),
+    parseInteger(f.decisionCache, "--decision-cache", 0),
   );
   const virtuals: VirtualModel[] = [];
   const first = routers.values().next().value;
@@ -596,10 +586,7 @@ function loadPolicies(
   providers: ProvidersConfig,
   say: (line: string) => void,
 ): ServedPolicy[] {
-  const files = specs
-    .flatMap((s) => s.split(","))
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const files = specs.flatMap(commaList);
   if (!files.length) return [];
   const metrics = new Map(
     (

@@ -8,6 +8,7 @@ import { OpenAIChatClient } from "../../llm/client.ts";
 import { loadProviders } from "../../llm/providers.ts";
 import { ReplayChatClient } from "../../llm/replay.ts";
 import { formatTable } from "../../report/text-table.ts";
+import { queryPrompt } from "../../scoring/prompts.ts";
 import { scoreResponse } from "../../scoring/score.ts";
 import { type BuildSummary, buildTemplates, DEFAULT_TEMPLATE_RESPONSES } from "../../thought/build.ts";
 import { type EvalReport, evalTemplates } from "../../thought/eval.ts";
@@ -15,14 +16,7 @@ import { buildMarkdown, evalMarkdown } from "../../thought/report.ts";
 import { DEFAULT_TEMPLATES_K, resolveTemplateSet, TemplateIndex, templatePrompt } from "../../thought/retrieve.ts";
 import { ExtractiveSummariser, LlmSummariser, type Summariser } from "../../thought/summarise.ts";
 import { TemplateStore } from "../../thought/templates.ts";
-import { openStore, printJson, resolveDataset, withStoreOptions } from "../options.ts";
-import { taskPrompt } from "./distill.ts";
-
-function int(value: string, flag: string, min = 1): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer ≥ ${min}, got "${value}"`);
-  return n;
-}
+import { openStore, parseInteger, printJson, resolveDataset, withStoreOptions } from "../options.ts";
 
 function rankOf(value: string): RankBy {
   try {
@@ -166,12 +160,12 @@ export function registerThought(program: Command): void {
         dataset,
         split: f.split as "train" | "test" | "all",
         rank: rankOf(f.rank),
-        k: int(f.responses, "--responses"),
+        k: parseInteger(f.responses, "--responses", 1),
         summariser: summariserOf(f.summariser, f.providers, store),
         embedder: createEmbedder(f.embedder),
         set: f.set,
-        concurrency: int(f.concurrency, "--concurrency"),
-        limit: f.limit === undefined ? undefined : int(f.limit, "--limit", 0),
+        concurrency: parseInteger(f.concurrency, "--concurrency", 1),
+        limit: parseInteger(f.limit, "--limit", 0),
       });
       if (f.report) {
         const templates = new TemplateStore(store).list(summary.set, dataset);
@@ -207,7 +201,7 @@ export function registerThought(program: Command): void {
     const store = openStore(f);
     try {
       const index = await openIndex(store, f);
-      const hits = await index.retrieve(text, f.task, int(f.k, "--k"));
+      const hits = await index.retrieve(text, f.task, parseInteger(f.k, "--k", 1));
       if (f.json) return printJson(hits);
       hits.forEach((h, i) => {
         process.stdout.write(
@@ -229,7 +223,7 @@ export function registerThought(program: Command): void {
     const store = openStore(f);
     try {
       const index = await openIndex(store, f);
-      const messages = templatePrompt(text, await index.retrieve(text, f.task, int(f.k, "--k")));
+      const messages = templatePrompt(text, await index.retrieve(text, f.task, parseInteger(f.k, "--k", 1)));
       if (f.json) return printJson({ messages });
       process.stdout.write(`${messages.map((m) => m.content).join("\n\n")}\n`);
     } finally {
@@ -273,8 +267,8 @@ export function registerThought(program: Command): void {
         model: f.model,
         client,
         index,
-        k: int(f.k, "--k"),
-        promptOf: (q) => taskPrompt(q, "direct"),
+        k: parseInteger(f.k, "--k", 1),
+        promptOf: (q) => queryPrompt(q, "direct"),
         score: async (q, response) =>
           (
             await scoreResponse(
@@ -283,9 +277,9 @@ export function registerThought(program: Command): void {
               { allowCodeExec: !!f.allowCodeExec },
             )
           ).score,
-        limitPerTask: f.limitPerTask === undefined ? undefined : int(f.limitPerTask, "--limit-per-task"),
-        concurrency: int(f.concurrency, "--concurrency"),
-        maxTokens: f.maxTokens === undefined ? undefined : int(f.maxTokens, "--max-tokens"),
+        limitPerTask: parseInteger(f.limitPerTask, "--limit-per-task", 1),
+        concurrency: parseInteger(f.concurrency, "--concurrency", 1),
+        maxTokens: parseInteger(f.maxTokens, "--max-tokens", 1),
       });
       // Nothing scored means nothing measured: an error, never a table of zeros with exit 0.
       if (report.overall.n === 0) {

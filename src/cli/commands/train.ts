@@ -8,40 +8,19 @@ import { knobLabel, parseKnob } from "../../routing/objective.ts";
 import { POLICY_NAMES, policyDescription } from "../../routing/policies.ts";
 import { savePolicy, trainPolicy } from "../../routing/policy-artifacts.ts";
 import { buildPolicyData } from "../../routing/policy-data.ts";
-import {
-  DEFAULT_ROUTER,
-  ROUTER_NAMES,
-  type RouterParams,
-  routerDescription,
-  routerParamsError,
-} from "../../routing/registry.ts";
+import { DEFAULT_ROUTER, ROUTER_NAMES, routerDescription, routerParamsError } from "../../routing/registry.ts";
 import { openGatewayStore } from "../../serve/gateway-store.ts";
 import {
+  commaList,
   openStore,
+  parseParams,
   printJson,
+  repeatable,
   requireJudgeScores,
   requireSplit,
   resolveDataset,
   withStoreOptions,
 } from "../options.ts";
-
-/** "k=10" → {k: 10}; values are JSON when they parse as JSON ("true", "0.5", "[1,2]"), else strings. */
-export function parseParams(items: string[]): RouterParams {
-  const out: RouterParams = {};
-  for (const item of items) {
-    const eq = item.indexOf("=");
-    if (eq <= 0) throw new UsageError(`--param must look like name=value, got "${item}"`);
-    const raw = item.slice(eq + 1);
-    let value: unknown = raw;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      // a plain string value
-    }
-    out[item.slice(0, eq)] = value;
-  }
-  return out;
-}
 
 export function registerTrain(program: Command): void {
   withStoreOptions(
@@ -61,7 +40,7 @@ export function registerTrain(program: Command): void {
       )
       .option("--lambda <number>", "default knob: willingness to pay (performance points per USD)")
       .option("--embedder <spec>", EMBEDDER_SPEC_HELP, DEFAULT_EMBEDDER)
-      .option("--param <name=value>", "router parameter (repeatable), e.g. k=20", (v, acc: string[]) => [...acc, v], [])
+      .option("--param <name=value>", "router parameter (repeatable), e.g. k=20", repeatable, [])
       .option("--out <file>", "artifact file (default: router-<name>.json)")
       .option(
         "--publish <db>",
@@ -94,9 +73,8 @@ export function registerTrain(program: Command): void {
       try {
         // `--dataset a,b` trains on several datasets at once (e.g. llmrouter,gateway: the router's data and
         // the gateway's labelled traffic); the artifact knows every candidate of all of them.
-        const datasets = (opts.dataset?.split(",").filter(Boolean) ?? [undefined]).map((d) =>
-          resolveDataset(store, d?.trim()),
-        );
+        const named = commaList(opts.dataset ?? "");
+        const datasets = (named.length ? named : [undefined]).map((d) => resolveDataset(store, d));
         const dataset = datasets.join(",");
         for (const d of datasets) requireSplit(store, d, "train");
         if ("scenario" in knob && knob.scenario === "llm-judge") requireJudgeScores(store, datasets[0], "train");
