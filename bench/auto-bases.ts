@@ -21,7 +21,7 @@ import { DEFAULT_CV_SEED, type Spread } from "../src/eval/cv.ts";
 import { runEvaluation } from "../src/eval/run.ts";
 import { AUTO_DEFAULT_BASES, pairedDifference } from "../src/routing/auto.ts";
 import { createRouter } from "../src/routing/registry.ts";
-import { stringArg } from "./support/args.ts";
+import { flagArg, stringArg } from "./support/args.ts";
 
 /** A flag's value, its default, or an error naming the flag when it has neither. */
 function arg(name: string, fallback?: string): string {
@@ -38,7 +38,7 @@ const extra = arg("extra", "graph")
   .map((s) => s.trim())
   .filter(Boolean);
 const folds = Number(arg("cv", "5"));
-const jsonOut = process.argv.includes("--json") ? arg("json") : undefined;
+const jsonOut = flagArg("--json") ? arg("json") : undefined;
 
 const DEFAULT = "auto";
 const WITH = `auto+${extra.join("+")}`;

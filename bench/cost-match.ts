@@ -42,15 +42,12 @@ import { subset } from "../src/routing/tuning.ts";
 import { Rng } from "../src/util/prng.ts";
 import { progress } from "../src/util/progress.ts";
 import { tempDir } from "../test/helpers.ts";
+import { numberArg, stringArg } from "./support/args.ts";
 
-const arg = (name: string, dflt: string) => {
-  const k = process.argv.indexOf(`--${name}`);
-  return k >= 0 ? (process.argv[k + 1] as string) : dflt;
-};
-const FOLDS = Number(arg("folds", "5"));
-const INNER = Number(arg("inner", "4"));
-const SEED = Number(arg("seed", "1"));
-const ROUTERS = arg("routers", ROUTER_NAMES.filter((n) => n !== "random").join(",")).split(",");
+const FOLDS = numberArg("--folds", 5);
+const INNER = numberArg("--inner", 4);
+const SEED = numberArg("--seed", 1);
+const ROUTERS = stringArg("--routers", ROUTER_NAMES.filter((n) => n !== "random").join(",")).split(",");
 const REPO = new URL("..", import.meta.url).pathname;
 
 const store = new Store(join(tempDir(), "cost-match.db"));
@@ -224,7 +221,7 @@ function bestSingleOf(d: TrainingSet) {
  * top two are within 0.002 of each other at 4.7× different cost, so a per-fold choice flips between them
  * and the "cost to match" would swing with it); `--target train` re-chooses it on each fold's training rows.
  */
-const TARGET = arg("target", "fixed");
+const TARGET = stringArg("--target", "fixed");
 const overallBest = bestSingleOf(all).candidate;
 const lambdas = refineLambdas(lambdaGrid(mean(all.cost)));
 const outer = stratifiedFolds(taskOf, FOLDS, SEED);
@@ -354,7 +351,7 @@ process.stdout.write(
   "\nΔperf: router's test performance minus the best single model's (above) on the same test queries (one query = " +
     `${(1 / (outer[0] as number[]).length).toFixed(4)} in a fold, ${(1 / all.queries.length).toFixed(4)} pooled); cost ratio: router's cost ÷ that model's cost.\n`,
 );
-const jsonOut = arg("json", "");
+const jsonOut = stringArg("--json", "");
 if (jsonOut) {
   const { writeFileSync } = await import("node:fs");
   writeFileSync(

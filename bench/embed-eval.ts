@@ -27,17 +27,14 @@ import { USE_DIM } from "../src/embed/use-model.ts";
 import { Rng } from "../src/util/prng.ts";
 import { tempDir } from "../test/helpers.ts";
 import { LibraryUse } from "../test/support/library-use.ts";
+import { numberArg, stringArg } from "./support/args.ts";
 import { type CpuShare, loadLine, measureCpuShare, median, waitForQuiet } from "./support/cpu-share.ts";
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-};
-const SAMPLE = Number(arg("sample", "300"));
-const ROUNDS = Number(arg("rounds", "3"));
-const DATA = arg("data", "/work/shared/data");
+const SAMPLE = numberArg("--sample", 300);
+const ROUNDS = numberArg("--rounds", 3);
+const DATA = stringArg("--data", "/work/shared/data");
 /** Before each round wait up to this many seconds for the rest of the machine to go quiet (0: do not). */
-const QUIET_WAIT_S = Number(arg("quiet-wait", "0"));
+const QUIET_WAIT_S = numberArg("--quiet-wait", 0);
 const PROJECT = 17_700;
 const REPO = new URL("..", import.meta.url).pathname;
 

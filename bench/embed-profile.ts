@@ -14,14 +14,11 @@ import { createRequire } from "node:module";
 import { prepareForUse, USE_MAX_CHARS } from "../src/embed/use.ts";
 import { withBackendKernels } from "../src/embed/use-kernels.ts";
 import { embedUseBatch, loadUseModel, useBatches } from "../src/embed/use-model.ts";
+import { numberArg } from "./support/args.ts";
 import { loadLine } from "./support/cpu-share.ts";
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-};
-const SAMPLE = Number(arg("sample", "300"));
-const ROUNDS = Number(arg("rounds", "2"));
+const SAMPLE = numberArg("--sample", 300);
+const ROUNDS = numberArg("--rounds", 2);
 const REPO = new URL("..", import.meta.url).pathname;
 
 interface KernelRecord {

@@ -19,13 +19,13 @@ import { HashEmbedder } from "../src/embed/hash.ts";
 import { defaultEmbedThreads, truncateForEmbedding, USE_MAX_CHARS, UseEmbedder } from "../src/embed/use.ts";
 import { withBackendKernels } from "../src/embed/use-kernels.ts";
 import { Rng } from "../src/util/prng.ts";
+import { flagArg, numberArg } from "./support/args.ts";
 import { type CpuShare, loadLine, measureCpuShare, median, waitForQuiet } from "./support/cpu-share.ts";
 
-const quick = process.argv.includes("--quick");
-const threadsOnly = process.argv.includes("--threads-only");
+const quick = flagArg("--quick");
+const threadsOnly = flagArg("--threads-only");
 /** `--quiet-wait S`: before each thread-comparison round wait up to S seconds for the rest of the machine to go quiet. */
-const quietAt = process.argv.indexOf("--quiet-wait");
-const quietWaitS = quietAt >= 0 ? Number(process.argv[quietAt + 1]) || 0 : 0;
+const quietWaitS = numberArg("--quiet-wait", 0);
 const REPO = new URL("..", import.meta.url).pathname;
 const texts = (
   JSON.parse(readFileSync(`${REPO}data/llmrouter/dcrouter_preprocessed/train.json`, "utf8")) as {

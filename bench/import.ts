@@ -26,10 +26,10 @@ import { routeprofileImporter } from "../src/data/importers/routeprofile.ts";
 import { Store } from "../src/data/store.ts";
 import type { Model, Outcome, Query } from "../src/data/types.ts";
 import { Rng } from "../src/util/prng.ts";
+import { numberArg } from "./support/args.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
-const nArg = process.argv.indexOf("--queries");
-const N_QUERIES = nArg > 0 ? Number(process.argv[nArg + 1]) : 13_000;
+const N_QUERIES = numberArg("--queries", 13_000);
 const dir = mkdtempSync(join(tmpdir(), "fusionkit-bench-"));
 
 // 1. Real source rows: the bundled RouteProfile set (600 queries × 8 models).

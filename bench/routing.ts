@@ -28,12 +28,13 @@ import { createRouter, ROUTER_NAMES } from "../src/routing/registry.ts";
 import type { RouteQuery, Router, TrainingSet } from "../src/routing/router.ts";
 import { Rng } from "../src/util/prng.ts";
 import { tempDir } from "../test/helpers.ts";
+import { flagArg } from "./support/args.ts";
 import { policyDecisionTimes } from "./support/policy-decisions.ts";
 
-const quick = process.argv.includes("--quick");
+const quick = flagArg("--quick");
 const REPO = new URL("..", import.meta.url).pathname;
 const dir = tempDir();
-if (process.argv.includes("--policies-only")) {
+if (flagArg("--policies-only")) {
   await policyDecisionTimes(dir, REPO, (s) => process.stdout.write(s));
   process.exit(0);
 }

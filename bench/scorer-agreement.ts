@@ -10,10 +10,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { formatTable } from "../src/report/text-table.ts";
 import { scoreResponse } from "../src/scoring/score.ts";
+import { flagArg } from "./support/args.ts";
 
 const REPO = resolve(import.meta.dirname, "..");
 const SHARED = resolve(REPO, "../shared/data");
-const noCode = process.argv.includes("--no-code");
+const noCode = flagArg("--no-code");
 
 interface Row {
   dataset: string;
@@ -189,7 +190,7 @@ if (!noCode && existsSync(heFile) && existsSync(mbppFile)) {
   );
 }
 
-if (process.argv.includes("--json")) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+if (flagArg("--json")) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
 else {
   process.stdout.write(`scorer agreement with recorded scores (|ours - recorded| < 0.01)\nsource: ${rpFile}\n`);
   process.stdout.write(

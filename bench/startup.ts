@@ -13,10 +13,10 @@ import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { distState } from "../bin/dist-state.js";
+import { numberArg } from "./support/args.ts";
 
 const REPO = resolve(import.meta.dirname, "..");
-const i = process.argv.indexOf("--runs");
-const RUNS = i >= 0 ? Number(process.argv[i + 1]) : 9;
+const RUNS = numberArg("--runs", 9);
 if (distState(REPO) !== "current") {
   process.stderr.write("dist/ is not current with src/: run `npm run build` first\n");
   process.exit(1);
