@@ -12,6 +12,73 @@ import { retrainRecords } from "../../src/serve/retrains.ts";
 import { tempDir } from "../helpers.ts";
 import { type Proc, runCli, startFakeProcess, startGatewayProcess } from "./support/procs.ts";
 
+const post = (gw: Proc, path: string, body: unknown) =>
+  fetch(`${gw.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+
+/** A chat request on a new connection (so the primary hands it to either worker). */
+function chat(gw: Proc, model: string, content: string): Promise<{ status: number; headers: Record<string, string> }> {
+  const body = JSON.stringify({ model, messages: [{ role: "user", content }] });
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${gw.url}/v1/chat/completions`,
+      { method: "POST", agent: false, headers: { "content-type": "application/json" } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers as Record<string, string> }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** Ask every question of each model by name and label its answer with that model's score for the question. */
+async function labelRound(gw: Proc, questions: string[], score: (q: string, model: string) => number): Promise<void> {
+  for (const q of questions)
+    for (const model of ["alpha", "beta"]) {
+      const r = await chat(gw, model, q);
+      assert.equal(r.status, 200);
+      const f = await post(gw, "/v1/feedback", { request_id: r.headers["x-request-id"], score: score(q, model) });
+      assert.equal(f.status, 200, await f.text());
+    }
+}
+
+async function waitFor(gw: Proc, pattern: RegExp, from: number, ms = 120_000): Promise<string> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const m = pattern.exec(gw.stderr().slice(from));
+    if (m) return m[0];
+    if (Date.now() > end) throw new Error(`no ${pattern} within ${ms} ms; stderr:\n${gw.stderr()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Routing data in FusionKit's JSONL: models alpha and beta at these prices, each text with both outcomes. */
+function writeRoutingData(
+  file: string,
+  prices: { alpha: number; beta: number },
+  rows: Array<[text: string, alpha: number, beta: number]>,
+): void {
+  const lines = Object.entries(prices).map(([name, price]) =>
+    JSON.stringify({ kind: "model", name, input_price: price, output_price: price }),
+  );
+  rows.forEach(([text, alpha, beta], i) => {
+    lines.push(JSON.stringify({ kind: "query", id: `b${i}`, dataset: "base", task: "qa", text, split: "train" }));
+    for (const [model, performance] of [
+      ["alpha", alpha],
+      ["beta", beta],
+    ] as const)
+      lines.push(
+        JSON.stringify({ kind: "outcome", query_id: `b${i}`, model, performance, input_tokens: 20, output_tokens: 5 }),
+      );
+  });
+  writeFileSync(file, `${lines.join("\n")}\n`);
+}
+
 /**
  * `serve --retrain-every` closes the loop without hand work: labelled traffic reaches the threshold, the primary
  * retrains the served router's kind on its data + the labels in a worker thread, compares it with the live one
@@ -49,74 +116,12 @@ describe("gateway: automatic retrain, held-back comparison and swap (real proces
   /** Two rounds of both models' answers to the training-side questions. */
   const LATER_LABELS = 2 * 2 * trainSide.length;
 
-  const post = (path: string, body: unknown) =>
-    fetch(`${gw.url}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-
-  /** A chat request on a new connection (so the primary hands it to either worker). */
-  function chat(model: string, content: string): Promise<{ status: number; headers: Record<string, string> }> {
-    const body = JSON.stringify({ model, messages: [{ role: "user", content }] });
-    return new Promise((resolve, reject) => {
-      const req = request(
-        `${gw.url}/v1/chat/completions`,
-        { method: "POST", agent: false, headers: { "content-type": "application/json" } },
-        (res) => {
-          res.resume();
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers as Record<string, string> }));
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
-  }
-
-  /** Ask every question of both models by name and label the answers. */
-  async function labelRound(scores: Record<string, number>): Promise<void> {
-    for (const q of questions)
-      for (const [model, score] of Object.entries(scores)) {
-        const r = await chat(model, q);
-        assert.equal(r.status, 200);
-        const f = await post("/v1/feedback", { request_id: r.headers["x-request-id"], score });
-        assert.equal(f.status, 200, await f.text());
-      }
-  }
-
-  async function waitFor(pattern: RegExp, from: number, ms = 120_000): Promise<string> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const m = pattern.exec(gw.stderr().slice(from));
-      if (m) return m[0];
-      if (Date.now() > end) throw new Error(`no ${pattern} within ${ms} ms; stderr:\n${gw.stderr()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
   before(async () => {
-    const lines = [
-      '{"kind":"model","name":"alpha","input_price":1,"output_price":1}',
-      '{"kind":"model","name":"beta","input_price":1,"output_price":1}',
-    ];
-    baseQueries.forEach((text, i) => {
-      lines.push(JSON.stringify({ kind: "query", id: `b${i}`, dataset: "base", task: "qa", text, split: "train" }));
-      for (const [model, performance] of [
-        ["alpha", 1],
-        ["beta", 0],
-      ])
-        lines.push(
-          JSON.stringify({
-            kind: "outcome",
-            query_id: `b${i}`,
-            model,
-            performance,
-            input_tokens: 20,
-            output_tokens: 5,
-          }),
-        );
-    });
-    writeFileSync(join(dir, "base.jsonl"), `${lines.join("\n")}\n`);
+    writeRoutingData(
+      join(dir, "base.jsonl"),
+      { alpha: 1, beta: 1 },
+      baseQueries.map((text) => [text, 1, 0]),
+    );
     assert.equal((await runCli(["import", join(dir, "base.jsonl"), "--db", db])).code, 0);
     const trained = await runCli([
       ...["train", "--db", db, "--dataset", "base", "--router", "knn", "--embedder", "hash"],
@@ -159,15 +164,19 @@ describe("gateway: automatic retrain, held-back comparison and swap (real proces
 
   test("after n labels the primary retrains, the retrained router is better on held-back traffic and every worker serves it", async () => {
     for (const q of questions) {
-      const r = await chat("fusionkit/auto", q);
+      const r = await chat(gw, "fusionkit/auto", q);
       assert.equal(r.headers["x-fusionkit-model"], "alpha");
       assert.equal(r.headers["x-fusionkit-router-artifact"], "base/knn");
     }
     const from = gw.stderr().length;
-    await labelRound({ alpha: 0, beta: 1 });
-    const decided = await waitFor(/retrain of base\/knn: \w+[^\n]*/, from);
+    await labelRound(gw, questions, (_q, model) => (model === "beta" ? 1 : 0));
+    const decided = await waitFor(gw, /retrain of base\/knn: \w+[^\n]*/, from);
     assert.match(decided, /: swap — live 0\.0000, retrained 1\.0000;/);
-    await waitFor(/reloaded router artifacts \(retrained: swapped in base\+gateway\/knn@retrain-1; 2 workers\)/, from);
+    await waitFor(
+      gw,
+      /reloaded router artifacts \(retrained: swapped in base\+gateway\/knn@retrain-1; 2 workers\)/,
+      from,
+    );
 
     const store = new Store(db);
     try {
@@ -199,7 +208,7 @@ describe("gateway: automatic retrain, held-back comparison and swap (real proces
     // Every worker: requests on fresh connections are spread over both.
     for (let i = 0; i < 3; i++)
       for (const q of questions) {
-        const r = await chat("fusionkit/auto", q);
+        const r = await chat(gw, "fusionkit/auto", q);
         assert.equal(r.headers["x-fusionkit-model"], "beta", q);
         assert.equal(r.headers["x-fusionkit-router-artifact"], "base+gateway/knn@retrain-1");
       }
@@ -216,12 +225,12 @@ describe("gateway: automatic retrain, held-back comparison and swap (real proces
       ...["--providers", providers, "--db", db, "--no-auth", "--router", "base/knn", "--workers", "1"],
       ...["--retrain-every", String(LATER_LABELS), "--holdout", String(HOLDOUT), "--explore", "1"],
     ]);
-    const r = await chat("fusionkit/auto", questions[0] as string);
+    const r = await chat(gw, "fusionkit/auto", questions[0] as string);
     assert.equal(r.headers["x-fusionkit-router-artifact"], "base+gateway/knn@retrain-1");
     // The swapped-in router ranks beta first; exploration serves the runner-up and says whom it passed over.
     assert.equal(r.headers["x-fusionkit-model"], "alpha");
     assert.equal(r.headers["x-fusionkit-explore"], "beta");
-    const byName = await chat("beta", questions[0] as string);
+    const byName = await chat(gw, "beta", questions[0] as string);
     assert.equal(byName.headers["x-fusionkit-explore"], undefined, "a model asked by name is never explored");
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     assert.match(metrics, /^fusionkit_explored_requests_total\{model="alpha"\} 1$/m);
@@ -251,10 +260,10 @@ describe("gateway: automatic retrain, held-back comparison and swap (real proces
           ["alpha", 1],
           ["beta", 0],
         ] as const) {
-          const r = await chat(model, q);
-          assert.equal((await post("/v1/feedback", { request_id: r.headers["x-request-id"], score })).status, 200);
+          const r = await chat(gw, model, q);
+          assert.equal((await post(gw, "/v1/feedback", { request_id: r.headers["x-request-id"], score })).status, 200);
         }
-    const decided = await waitFor(/retrain of base\+gateway\/knn@retrain-1: \w+[^\n]*/, from);
+    const decided = await waitFor(gw, /retrain of base\+gateway\/knn@retrain-1: \w+[^\n]*/, from);
     assert.match(decided, /: keep — live 1\.0000, retrained 0\.0000; worse on \d+ held-back queries/);
     const store = new Store(db);
     try {
@@ -268,7 +277,7 @@ describe("gateway: automatic retrain, held-back comparison and swap (real proces
     } finally {
       store.close();
     }
-    const r = await chat("fusionkit/auto", questions[0] as string);
+    const r = await chat(gw, "fusionkit/auto", questions[0] as string);
     assert.equal(r.headers["x-fusionkit-router-artifact"], "base+gateway/knn@retrain-1");
     assert.match(await (await fetch(`${gw.url}/metrics`)).text(), /^fusionkit_retrains_total\{decision="keep"\} 1$/m);
   });
@@ -283,14 +292,14 @@ describe("gateway: automatic retrain, held-back comparison and swap (real proces
     }
     const from = gw.stderr().length;
     for (let i = 0; i < LATER_LABELS; i++) {
-      const a = await chat(i % 2 ? "alpha" : "beta", questions[i % questions.length] as string);
-      assert.equal((await post("/v1/feedback", { request_id: a.headers["x-request-id"], score: 1 })).status, 200);
+      const a = await chat(gw, i % 2 ? "alpha" : "beta", questions[i % questions.length] as string);
+      assert.equal((await post(gw, "/v1/feedback", { request_id: a.headers["x-request-id"], score: 1 })).status, 200);
     }
     assert.match(
-      await waitFor(/retrain of [^\n]*/, from),
+      await waitFor(gw, /retrain of [^\n]*/, from),
       /: failed — no router artifact \\?"base\+gateway\/knn@retrain-1/,
     );
-    for (const q of questions) assert.equal((await chat("fusionkit/auto", q)).status, 200, "still serving");
+    for (const q of questions) assert.equal((await chat(gw, "fusionkit/auto", q)).status, 200, "still serving");
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     assert.match(metrics, /^fusionkit_retrains_total\{decision="failed"\} 1$/m);
     const check = new Store(db);
@@ -301,5 +310,119 @@ describe("gateway: automatic retrain, held-back comparison and swap (real proces
     } finally {
       check.close();
     }
+  });
+});
+
+/**
+ * `auto` routes a prompt whose text is in its routing data by what was observed on it (memory.ts), before and
+ * after the gateway retrains it: the retrained `auto` remembers the router's own data and the labelled traffic
+ * it was retrained on. Real processes: fake upstream, one gateway worker, `route` on the retrained artifact.
+ */
+describe("gateway: auto's memory of the routing data survives a retrain and learns the labels (real processes)", () => {
+  const dir = tempDir();
+  const db = join(dir, "store.db");
+  const providers = join(dir, "providers.yaml");
+  const HOLDOUT = 0.34;
+  let fake: Awaited<ReturnType<typeof startFakeProcess>>;
+  let gw: Proc;
+  // alpha (twice beta's price) answers the router's own data well, so auto's policy sends new prompts to alpha;
+  // but beta alone solved one of these texts, and both solved another, where the cheaper one wins.
+  const betaOnly = "Which painter cut off part of his own ear?";
+  const both = "How many strings does a standard violin have?";
+  const fresh = "Which river flows through Budapest?";
+  const base: Array<[string, number, number]> = [
+    ["Which spice gives paella its yellow colour?", 1, 0],
+    ["How long should pasta rest after draining?", 1, 0],
+    ["What is the capital city of Australia?", 1, 0],
+    ["Name a grape used for red Burgundy wine.", 1, 0],
+    ["Which mountain range separates Spain from France?", 1, 0],
+    ["Which planet has the most moons?", 1, 0],
+    [betaOnly, 0, 1],
+    [both, 1, 1],
+  ];
+  // Gateway traffic, labelled: alpha answers well, except one training-side question only beta answered.
+  const questions = [
+    "A baker sells 24 rolls a day for 5 days. How many rolls does she sell?",
+    "Tom has 3 boxes of 12 pencils and gives away 7. How many pencils are left?",
+    "A train travels 60 km an hour for 3 hours. How far does it go?",
+    "Sara reads 15 pages a day. How many days does a 105-page book take her?",
+    "A class of 28 splits into teams of 4. How many teams are there?",
+    "Each of 6 shelves holds 35 books. How many books fit on the shelves?",
+  ];
+  const held = questions.filter((q) => isHeldOut(queryId(GATEWAY_DATASET, GATEWAY_TASK, q, "train"), HOLDOUT));
+  const labelledBetaOnly = questions.find((q) => !held.includes(q)) as string;
+
+  before(async () => {
+    writeRoutingData(join(dir, "base.jsonl"), { alpha: 2, beta: 1 }, base);
+    assert.equal((await runCli(["import", join(dir, "base.jsonl"), "--db", db])).code, 0);
+    const trained = await runCli([
+      ...["train", "--db", db, "--dataset", "base", "--router", "auto", "--embedder", "hash"],
+      ...["--param", 'bases=["knn"]', "--out", join(dir, "router.json")],
+    ]);
+    assert.equal(trained.code, 0, trained.stderr);
+    fake = await startFakeProcess({ models: { alpha: { reply: "from alpha" }, beta: { reply: "from beta" } } });
+    writeFileSync(
+      providers,
+      `providers:\n  - name: fake\n    baseUrl: ${fake.url}\nmodels:\n` +
+        "  - { name: alpha, provider: fake, upstreamId: alpha, inputPrice: 2, outputPrice: 2 }\n" +
+        "  - { name: beta, provider: fake, upstreamId: beta, inputPrice: 1, outputPrice: 1 }\n",
+    );
+    gw = await startGatewayProcess([
+      ...["--providers", providers, "--db", db, "--no-auth", "--router", "base/auto"],
+      ...["--retrain-every", String(questions.length * 2), "--holdout", String(HOLDOUT)],
+    ]);
+  });
+  after(async () => {
+    await gw?.stop();
+    await fake?.stop();
+  });
+
+  /** The model fusionkit/auto sends each text to, and the artifact that chose. */
+  async function routed(texts: string[]): Promise<{ models: string[]; artifacts: Set<string> }> {
+    const models: string[] = [];
+    const artifacts = new Set<string>();
+    for (const t of texts) {
+      const r = await chat(gw, "fusionkit/auto", t);
+      assert.equal(r.status, 200);
+      models.push(r.headers["x-fusionkit-model"] as string);
+      artifacts.add(r.headers["x-fusionkit-router-artifact"] as string);
+    }
+    return { models, artifacts };
+  }
+
+  test("remembered texts are routed by their outcomes (the cheaper of two equally good); others by the policy", async () => {
+    assert.ok(held.length >= 1 && held.length < questions.length, `${held.length} of ${questions.length} held back`);
+    const r = await routed([betaOnly, `  ${both}\n`, fresh, labelledBetaOnly]);
+    assert.deepEqual(r.models, ["beta", "beta", "alpha", "alpha"]);
+    assert.deepEqual([...r.artifacts], ["base/auto"]);
+  });
+
+  test("after a retrain on labelled traffic, auto remembers both its data and the labels", async () => {
+    const from = gw.stderr().length;
+    await labelRound(gw, questions, (q, model) => ((q === labelledBetaOnly) === (model === "beta") ? 1 : 0));
+    assert.match(await waitFor(gw, /retrain of base\/auto: \w+[^\n]*/, from), /: swap — /);
+    await waitFor(gw, /reloaded router artifacts \(retrained: swapped in base\+gateway\/auto@retrain-1/, from);
+    const r = await routed([betaOnly, both, fresh, labelledBetaOnly, ...held]);
+    assert.deepEqual(r.models, ["beta", "beta", "alpha", "beta", ...held.map(() => "alpha")]);
+    assert.deepEqual([...r.artifacts], ["base+gateway/auto@retrain-1"]);
+    // The retrained artifact explains why: the labelled question's outcomes are remembered.
+    const store = new Store(db);
+    const artifact = join(dir, "retrained.json");
+    try {
+      const row = store.db
+        .prepare<[string], { artifact: string }>("SELECT artifact FROM router_artifacts WHERE id = ?")
+        .get("base+gateway/auto@retrain-1");
+      writeFileSync(artifact, row?.artifact ?? "");
+    } finally {
+      store.close();
+    }
+    const route = await runCli(["route", labelledBetaOnly, "--router-artifact", artifact, "--json"]);
+    assert.equal(route.code, 0, route.stderr);
+    const ranked = (JSON.parse(route.stdout) as { ranked: Array<{ key: string; reason: string }> }).ranked;
+    assert.equal(ranked[0]?.key, "beta");
+    assert.match(
+      ranked[0]?.reason ?? "",
+      /^auto: this exact query is in the routing data \(1 observation\): observed performance 1\.000 for this candidate, observed cost \$/,
+    );
   });
 });
