@@ -79,6 +79,41 @@ function writeRoutingData(
   writeFileSync(file, `${lines.join("\n")}\n`);
 }
 
+type Fake = Awaited<ReturnType<typeof startFakeProcess>>;
+
+/**
+ * The router's own data (writeRoutingData) imported into the store, `train` run on it with these flags (hash
+ * embeddings), a fake upstream answering as alpha and beta at these prices (providers.yaml in `dir`), and a
+ * gateway serving the trained router that retrains it (`serve` flags).
+ */
+async function startRetrainingGateway(o: {
+  dir: string;
+  db: string;
+  prices: { alpha: number; beta: number };
+  rows: Array<[text: string, alpha: number, beta: number]>;
+  train: string[];
+  serve: string[];
+}): Promise<{ fake: Fake; gw: Proc }> {
+  writeRoutingData(join(o.dir, "base.jsonl"), o.prices, o.rows);
+  assert.equal((await runCli(["import", join(o.dir, "base.jsonl"), "--db", o.db])).code, 0);
+  const trained = await runCli([
+    ...["train", "--db", o.db, "--dataset", "base", "--embedder", "hash", "--out", join(o.dir, "router.json")],
+    ...o.train,
+  ]);
+  assert.equal(trained.code, 0, trained.stderr);
+  const fake = await startFakeProcess({ models: { alpha: { reply: "from alpha" }, beta: { reply: "from beta" } } });
+  const providers = join(o.dir, "providers.yaml");
+  const { alpha, beta } = o.prices;
+  writeFileSync(
+    providers,
+    `providers:\n  - name: fake\n    baseUrl: ${fake.url}\nmodels:\n` +
+      `  - { name: alpha, provider: fake, upstreamId: alpha, inputPrice: ${alpha}, outputPrice: ${alpha} }\n` +
+      `  - { name: beta, provider: fake, upstreamId: beta, inputPrice: ${beta}, outputPrice: ${beta} }\n`,
+  );
+  const gw = await startGatewayProcess(["--providers", providers, "--db", o.db, "--no-auth", ...o.serve]);
+  return { fake, gw };
+}
+
 /**
  * `serve --retrain-every` closes the loop without hand work: labelled traffic reaches the threshold, the primary
  * retrains the served router's kind on its data + the labels in a worker thread, compares it with the live one
@@ -91,7 +126,7 @@ describe("gateway: automatic retrain, held-back comparison and swap (real proces
   const db = join(dir, "store.db");
   const providers = join(dir, "providers.yaml");
   const HOLDOUT = 0.34;
-  let fake: Awaited<ReturnType<typeof startFakeProcess>>;
+  let fake: Fake;
   let gw: Proc;
   // The router's own data: other topics, where alpha answers well and beta badly.
   const baseQueries = [
@@ -117,28 +152,17 @@ describe("gateway: automatic retrain, held-back comparison and swap (real proces
   const LATER_LABELS = 2 * 2 * trainSide.length;
 
   before(async () => {
-    writeRoutingData(
-      join(dir, "base.jsonl"),
-      { alpha: 1, beta: 1 },
-      baseQueries.map((text) => [text, 1, 0]),
-    );
-    assert.equal((await runCli(["import", join(dir, "base.jsonl"), "--db", db])).code, 0);
-    const trained = await runCli([
-      ...["train", "--db", db, "--dataset", "base", "--router", "knn", "--embedder", "hash"],
-      ...["--param", "k=3", "--param", "shrink=0.5", "--out", join(dir, "router.json")],
-    ]);
-    assert.equal(trained.code, 0, trained.stderr);
-    fake = await startFakeProcess({ models: { alpha: { reply: "from alpha" }, beta: { reply: "from beta" } } });
-    writeFileSync(
-      providers,
-      `providers:\n  - name: fake\n    baseUrl: ${fake.url}\nmodels:\n` +
-        "  - { name: alpha, provider: fake, upstreamId: alpha, inputPrice: 1, outputPrice: 1 }\n" +
-        "  - { name: beta, provider: fake, upstreamId: beta, inputPrice: 1, outputPrice: 1 }\n",
-    );
-    gw = await startGatewayProcess([
-      ...["--providers", providers, "--db", db, "--no-auth", "--router", "base/knn", "--workers", "2"],
-      ...["--retrain-every", String(questions.length * 2), "--holdout", String(HOLDOUT)],
-    ]);
+    ({ fake, gw } = await startRetrainingGateway({
+      dir,
+      db,
+      prices: { alpha: 1, beta: 1 },
+      rows: baseQueries.map((text) => [text, 1, 0]),
+      train: ["--router", "knn", "--param", "k=3", "--param", "shrink=0.5"],
+      serve: [
+        ...["--router", "base/knn", "--workers", "2"],
+        ...["--retrain-every", String(questions.length * 2), "--holdout", String(HOLDOUT)],
+      ],
+    }));
   });
   after(async () => {
     await gw?.stop();
@@ -321,9 +345,8 @@ describe("gateway: automatic retrain, held-back comparison and swap (real proces
 describe("gateway: auto's memory of the routing data survives a retrain and learns the labels (real processes)", () => {
   const dir = tempDir();
   const db = join(dir, "store.db");
-  const providers = join(dir, "providers.yaml");
   const HOLDOUT = 0.34;
-  let fake: Awaited<ReturnType<typeof startFakeProcess>>;
+  let fake: Fake;
   let gw: Proc;
   // alpha (twice beta's price) answers the router's own data well, so auto's policy sends new prompts to alpha;
   // but beta alone solved one of these texts, and both solved another, where the cheaper one wins.
@@ -353,24 +376,17 @@ describe("gateway: auto's memory of the routing data survives a retrain and lear
   const labelledBetaOnly = questions.find((q) => !held.includes(q)) as string;
 
   before(async () => {
-    writeRoutingData(join(dir, "base.jsonl"), { alpha: 2, beta: 1 }, base);
-    assert.equal((await runCli(["import", join(dir, "base.jsonl"), "--db", db])).code, 0);
-    const trained = await runCli([
-      ...["train", "--db", db, "--dataset", "base", "--router", "auto", "--embedder", "hash"],
-      ...["--param", 'bases=["knn"]', "--out", join(dir, "router.json")],
-    ]);
-    assert.equal(trained.code, 0, trained.stderr);
-    fake = await startFakeProcess({ models: { alpha: { reply: "from alpha" }, beta: { reply: "from beta" } } });
-    writeFileSync(
-      providers,
-      `providers:\n  - name: fake\n    baseUrl: ${fake.url}\nmodels:\n` +
-        "  - { name: alpha, provider: fake, upstreamId: alpha, inputPrice: 2, outputPrice: 2 }\n" +
-        "  - { name: beta, provider: fake, upstreamId: beta, inputPrice: 1, outputPrice: 1 }\n",
-    );
-    gw = await startGatewayProcess([
-      ...["--providers", providers, "--db", db, "--no-auth", "--router", "base/auto"],
-      ...["--retrain-every", String(questions.length * 2), "--holdout", String(HOLDOUT)],
-    ]);
+    ({ fake, gw } = await startRetrainingGateway({
+      dir,
+      db,
+      prices: { alpha: 2, beta: 1 },
+      rows: base,
+      train: ["--router", "auto", "--param", 'bases=["knn"]'],
+      serve: [
+        ...["--router", "base/auto"],
+        ...["--retrain-every", String(questions.length * 2), "--holdout", String(HOLDOUT)],
+      ],
+    }));
   });
   after(async () => {
     await gw?.stop();
