@@ -79,43 +79,66 @@ export class LogisticModel implements SigmoidModel {
   }
 }
 
-/** One hidden ReLU layer, one sigmoid output per candidate (multi-output). */
-export class MlpModel implements SigmoidModel {
+/**
+ * A model sized (features p, width k, candidates c), the width being its one hidden size: MLP hidden units,
+ * the rank of a factorisation, latent skills. Its parameters are the artifact's weights (fresh ones are
+ * drawn with `rng`, restored ones given as `init`), with one gradient buffer each.
+ */
+export abstract class WidthModel implements SigmoidModel {
+  abstract readonly decay: boolean[];
   readonly params: Float64Array[];
-  readonly decay = [true, false, true, false];
-  private X: Float64Array = new Float64Array(0);
-  private H: Float64Array = new Float64Array(0);
-  private readonly grads: Float64Array[];
+  protected readonly grads: Float64Array[];
+  /** The last forward batch's feature rows (backward needs them). */
+  protected X: Float64Array = new Float64Array(0);
   constructor(
     readonly p: number,
-    readonly h: number,
+    readonly k: number,
     readonly c: number,
-    rng: Rng | null,
-    init?: Float64Array[],
+    params: Float64Array[],
   ) {
-    this.params = init ?? [
-      glorot(p, h, rng as Rng),
-      new Float64Array(h),
-      glorot(h, c, rng as Rng),
-      new Float64Array(c),
-    ];
-    this.grads = this.params.map((a) => new Float64Array(a.length));
+    this.params = params;
+    this.grads = params.map((a) => new Float64Array(a.length));
+  }
+  abstract forward(X: Float64Array, n: number): Float64Array;
+  abstract backward(dz: Float64Array, n: number): Float64Array[];
+}
+
+/** A WidthModel class: fresh with `rng`, or restored from `init` (then `rng` is null). */
+export type WidthModelClass = new (
+  p: number,
+  k: number,
+  c: number,
+  rng: Rng | null,
+  init?: Float64Array[],
+) => WidthModel;
+
+/** One hidden ReLU layer of k units, one sigmoid output per candidate (multi-output). */
+export class MlpModel extends WidthModel {
+  readonly decay = [true, false, true, false];
+  private H: Float64Array = new Float64Array(0);
+  constructor(p: number, k: number, c: number, rng: Rng | null, init?: Float64Array[]) {
+    super(
+      p,
+      k,
+      c,
+      init ?? [glorot(p, k, rng as Rng), new Float64Array(k), glorot(k, c, rng as Rng), new Float64Array(c)],
+    );
   }
   forward(X: Float64Array, n: number): Float64Array {
     const [W1, b1, W2, b2] = this.params;
     this.X = X;
-    const H = matmulBias(X, W1, b1, n, this.p, this.h);
-    for (let k = 0; k < H.length; k++) if (H[k] < 0) H[k] = 0;
+    const H = matmulBias(X, W1, b1, n, this.p, this.k);
+    for (let t = 0; t < H.length; t++) if (H[t] < 0) H[t] = 0;
     this.H = H;
-    return matmulBias(H, W2, b2, n, this.h, this.c);
+    return matmulBias(H, W2, b2, n, this.k, this.c);
   }
   backward(dz: Float64Array, n: number): Float64Array[] {
     const [, , W2] = this.params;
     const [gW1, gb1, gW2, gb2] = this.grads;
-    gradWeights(this.H, dz, n, this.h, this.c, gW2, gb2);
-    const dH = backInput(dz, W2, n, this.h, this.c);
-    for (let k = 0; k < dH.length; k++) if (this.H[k] <= 0) dH[k] = 0;
-    gradWeights(this.X, dH, n, this.p, this.h, gW1, gb1);
+    gradWeights(this.H, dz, n, this.k, this.c, gW2, gb2);
+    const dH = backInput(dz, W2, n, this.k, this.c);
+    for (let t = 0; t < dH.length; t++) if (this.H[t] <= 0) dH[t] = 0;
+    gradWeights(this.X, dH, n, this.p, this.k, gW1, gb1);
     return this.grads;
   }
 }
@@ -124,21 +147,11 @@ export class MlpModel implements SigmoidModel {
  * RouteLLM-style matrix factorisation: the query's features are projected to k dimensions (P) and
  * scored against a learned vector per candidate (V), logit = (x·P)·v_m + b_m — a rank-k bilinear model.
  */
-export class MfModel implements SigmoidModel {
-  readonly params: Float64Array[];
+export class MfModel extends WidthModel {
   readonly decay = [true, true, false];
-  private X: Float64Array = new Float64Array(0);
   private Hq: Float64Array = new Float64Array(0);
-  private readonly grads: Float64Array[];
-  constructor(
-    readonly p: number,
-    readonly k: number,
-    readonly c: number,
-    rng: Rng | null,
-    init?: Float64Array[],
-  ) {
-    this.params = init ?? [glorot(p, k, rng as Rng), glorot(k, c, rng as Rng), new Float64Array(c)];
-    this.grads = this.params.map((a) => new Float64Array(a.length));
+  constructor(p: number, k: number, c: number, rng: Rng | null, init?: Float64Array[]) {
+    super(p, k, c, init ?? [glorot(p, k, rng as Rng), glorot(k, c, rng as Rng), new Float64Array(c)]);
   }
   forward(X: Float64Array, n: number): Float64Array {
     const [P, V, b] = this.params;
@@ -172,29 +185,24 @@ export function softplus(u: number): number {
  * it has never seen; graded outcomes in [0,1] are soft labels of the same Bernoulli likelihood.
  * Params: [Wa (p×k), ba (k), Θ (k×c), c (c), wb (p), bb (1)].
  */
-export class IrtModel implements SigmoidModel {
-  readonly params: Float64Array[];
+export class IrtModel extends WidthModel {
   readonly decay = [true, false, true, false, true, false];
-  private X: Float64Array = new Float64Array(0);
   private U: Float64Array = new Float64Array(0);
   private A: Float64Array = new Float64Array(0);
-  private readonly grads: Float64Array[];
-  constructor(
-    readonly p: number,
-    readonly k: number,
-    readonly c: number,
-    rng: Rng | null,
-    init?: Float64Array[],
-  ) {
-    this.params = init ?? [
-      glorot(p, k, rng as Rng),
-      new Float64Array(k),
-      glorot(k, c, rng as Rng),
-      new Float64Array(c),
-      new Float64Array(p),
-      new Float64Array(1),
-    ];
-    this.grads = this.params.map((a) => new Float64Array(a.length));
+  constructor(p: number, k: number, c: number, rng: Rng | null, init?: Float64Array[]) {
+    super(
+      p,
+      k,
+      c,
+      init ?? [
+        glorot(p, k, rng as Rng),
+        new Float64Array(k),
+        glorot(k, c, rng as Rng),
+        new Float64Array(c),
+        new Float64Array(p),
+        new Float64Array(1),
+      ],
+    );
   }
 
   /** Discrimination a(q) (n × k) and difficulty b(q) (n) of feature rows X, as the model sees them. */

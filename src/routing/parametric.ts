@@ -1,7 +1,7 @@
 import { Rng } from "../util/prng.ts";
 import { decodeF64, type EncodedArray, encodeArray } from "./codec.ts";
 import { FeatureSpace, type FeatureSpaceState } from "./features.ts";
-import { IrtModel, LogisticModel, MfModel, MlpModel } from "./layers.ts";
+import { IrtModel, LogisticModel, MfModel, MlpModel, type WidthModel, type WidthModelClass } from "./layers.ts";
 import { choleskySolve, holdoutSplit } from "./math.ts";
 import { Priors, type PriorsState } from "./priors.ts";
 import type { CandidateInfo, Prediction, RouteQuery, Router, TrainingSet } from "./router.ts";
@@ -268,7 +268,8 @@ abstract class SgdRouter extends ParametricRouter {
     super();
     this.opts = { ...defaults, ...params };
   }
-  protected abstract build(p: number, c: number, rng: Rng, init?: Float64Array[]): SigmoidModel;
+  /** A fresh model for p features and c candidates (restored ones are made by `load`). */
+  protected abstract build(p: number, c: number, rng: Rng): SigmoidModel;
 
   protected fitModel(X: Float64Array, Y: Float64Array, data: TrainingSet): void {
     const rng = new Rng(this.opts.seed);
@@ -299,8 +300,8 @@ export class LogisticRouter extends SgdRouter {
   constructor(params: SgdParams = {}) {
     super(params, { epochs: 40, batch: 64, lr: 0.01, weightDecay: 1e-4, seed: 1 });
   }
-  protected build(p: number, c: number, _rng: Rng, init?: Float64Array[]): SigmoidModel {
-    return new LogisticModel(p, c, init);
+  protected build(p: number, c: number): SigmoidModel {
+    return new LogisticModel(p, c);
   }
   protected shape(): number[] {
     const m = this.model as LogisticModel;
@@ -316,23 +317,33 @@ export interface MlpParams extends SgdParams {
   hidden?: number;
 }
 
-export class MlpRouter extends SgdRouter {
-  readonly name = "mlp";
-  private readonly hidden: number;
-  constructor(params: MlpParams = {}) {
-    super(params, { epochs: 30, batch: 64, lr: 0.002, weightDecay: 1e-4, seed: 1 });
-    this.hidden = params.hidden ?? 64;
+/** An SgdRouter over a WidthModel of width `width`; its artifact's shape is [p, k, c]. */
+abstract class WidthSgdRouter extends SgdRouter {
+  constructor(
+    params: SgdParams,
+    defaults: Required<SgdParams>,
+    private readonly width: number,
+    private readonly Model: WidthModelClass,
+  ) {
+    super(params, defaults);
   }
-  protected build(p: number, c: number, rng: Rng, init?: Float64Array[]): SigmoidModel {
-    return new MlpModel(p, this.hidden, c, rng, init);
+  protected build(p: number, c: number, rng: Rng): SigmoidModel {
+    return new this.Model(p, this.width, c, rng);
   }
   protected shape(): number[] {
-    const m = this.model as MlpModel;
-    return [m.p, m.h, m.c];
+    const m = this.model as WidthModel;
+    return [m.p, m.k, m.c];
   }
   protected load(shape: number[], w: Float64Array[]): void {
     this.c = shape[2];
-    this.model = new MlpModel(shape[0], shape[1], shape[2], null, w);
+    this.model = new this.Model(shape[0], shape[1], shape[2], null, w);
+  }
+}
+
+export class MlpRouter extends WidthSgdRouter {
+  readonly name = "mlp";
+  constructor(params: MlpParams = {}) {
+    super(params, { epochs: 30, batch: 64, lr: 0.002, weightDecay: 1e-4, seed: 1 }, params.hidden ?? 64, MlpModel);
   }
 }
 
@@ -341,23 +352,10 @@ export interface MfParams extends SgdParams {
   dim?: number;
 }
 
-export class MfRouter extends SgdRouter {
+export class MfRouter extends WidthSgdRouter {
   readonly name = "mf";
-  private readonly dim: number;
   constructor(params: MfParams = {}) {
-    super(params, { epochs: 40, batch: 64, lr: 0.003, weightDecay: 1e-4, seed: 1 });
-    this.dim = params.dim ?? 32;
-  }
-  protected build(p: number, c: number, rng: Rng, init?: Float64Array[]): SigmoidModel {
-    return new MfModel(p, this.dim, c, rng, init);
-  }
-  protected shape(): number[] {
-    const m = this.model as MfModel;
-    return [m.p, m.k, m.c];
-  }
-  protected load(shape: number[], w: Float64Array[]): void {
-    this.c = shape[2];
-    this.model = new MfModel(shape[0], shape[1], shape[2], null, w);
+    super(params, { epochs: 40, batch: 64, lr: 0.003, weightDecay: 1e-4, seed: 1 }, params.dim ?? 32, MfModel);
   }
 }
 
@@ -372,22 +370,9 @@ export interface IrtParams extends SgdParams {
  * c_m, and P(success) = σ(a(q)·θ_m + c_m − b(q)) (layers.ts, IrtModel), trained by masked cross-entropy
  * on graded outcomes.
  */
-export class IrtRouter extends SgdRouter {
+export class IrtRouter extends WidthSgdRouter {
   readonly name = "irt";
-  private readonly dim: number;
   constructor(params: IrtParams = {}) {
-    super(params, { epochs: 40, batch: 64, lr: 0.003, weightDecay: 1e-4, seed: 1 });
-    this.dim = params.dim ?? 8;
-  }
-  protected build(p: number, c: number, rng: Rng, init?: Float64Array[]): SigmoidModel {
-    return new IrtModel(p, this.dim, c, rng, init);
-  }
-  protected shape(): number[] {
-    const m = this.model as IrtModel;
-    return [m.p, m.k, m.c];
-  }
-  protected load(shape: number[], w: Float64Array[]): void {
-    this.c = shape[2];
-    this.model = new IrtModel(shape[0], shape[1], shape[2], null, w);
+    super(params, { epochs: 40, batch: 64, lr: 0.003, weightDecay: 1e-4, seed: 1 }, params.dim ?? 8, IrtModel);
   }
 }
