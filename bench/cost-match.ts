@@ -31,7 +31,7 @@ import {
   fitTaskPlan,
   refineLambdas,
 } from "../src/eval/cost-match.ts";
-import { choiceMeans, type PerfCost } from "../src/eval/metrics.ts";
+import { choiceMeans, type PerfCost, pooledMeans } from "../src/eval/metrics.ts";
 import { bestSingle, candidateMeans } from "../src/eval/stats.ts";
 import { buildTrainingSet } from "../src/routing/dataset.ts";
 import { choleskySolve } from "../src/routing/math.ts";
@@ -278,7 +278,7 @@ bar.stop();
 
 // ---- figures ----
 const seconds = (performance.now() - t0) / 1000;
-const pooledTarget = pooled(foldTargets);
+const pooledTarget = pooledMeans(foldTargets);
 process.stdout.write(
   `RouteProfile: ${all.queries.length} queries × ${c} candidates, ${FOLDS} task-stratified folds (seed ${SEED}), λ chosen by ${INNER}-fold inner CV on the training folds; ${seconds.toFixed(0)} s\n`,
 );
@@ -291,7 +291,7 @@ process.stdout.write(
 {
   // Bounds over all queries: the task-only oracle (task means known exactly) vs a task plan fitted on train.
   const s = costMatchSummary(all, taskOf, { model: overallBest, ...pooledTarget }, keys);
-  const tp = pooled(taskPlanResults);
+  const tp = pooledMeans(taskPlanResults);
   process.stdout.write(
     `all ${all.queries.length} queries, in hindsight: per-query oracle ${pc(s.oracle?.lp.costRatio ?? Number.NaN)}, task-only oracle ${pc(s.taskOracle?.costRatio ?? Number.NaN)}, cost floor ${pc(s.floor.costRatio)} (perf ${s.floor.performance.toFixed(4)})\n` +
       `task plan fitted on train folds (one candidate per task, knapsack on train means), cross-validated: Δperf ${sign(tp.performance - pooledTarget.performance)} at ${pc(tp.cost / pooledTarget.cost)} of the cost\n\n`,
@@ -315,15 +315,15 @@ const rows: string[][] = [];
 for (const [name, fr] of results) {
   const d = fr.map((x) => x.cv.performance - x.target.performance);
   const ratio = fr.map((x) => x.cv.cost / x.target.cost);
-  const p = pooled(fr.map((x, k) => ({ ...x.cv, n: (outer[k] as number[]).length })));
-  const pb = pooled(fr.map((x, k) => ({ ...x.balance, n: (outer[k] as number[]).length })));
-  const pcf = pooled(fr.map((x, k) => ({ ...x.costFirst, n: (outer[k] as number[]).length })));
+  const p = pooledMeans(fr.map((x, k) => ({ ...x.cv, n: (outer[k] as number[]).length })));
+  const pb = pooledMeans(fr.map((x, k) => ({ ...x.balance, n: (outer[k] as number[]).length })));
+  const pcf = pooledMeans(fr.map((x, k) => ({ ...x.costFirst, n: (outer[k] as number[]).length })));
   const hs = fr.map((x) => x.hindsight?.costRatio ?? Number.NaN);
   // One λ for every fold: the pooled test curve over all queries (λ picked on it is hindsight, but on 600
   // queries rather than 120).
   const frontier = lambdas.map((lambda, k) => ({
     lambda,
-    ...pooled(fr.map((x, f) => ({ ...(x.sweep[k] as PerfCost), n: (outer[f] as number[]).length }))),
+    ...pooledMeans(fr.map((x, f) => ({ ...(x.sweep[k] as PerfCost), n: (outer[f] as number[]).length }))),
   }));
   const pooledMatch = cheapestMatch(frontier, pooledTarget);
   const budgetPoint = bestWithinBudget(frontier, COST_RATIO_TARGET * pooledTarget.cost);
@@ -369,18 +369,6 @@ function taskPlan(train: TrainingSet, target: number): ((d: TrainingSet) => Int3
   );
   if (!plan) return null;
   return (d) => Int32Array.from(d.queries, (q) => plan.get(q.task ?? "(no task)") ?? keys.indexOf(overallBest));
-}
-
-function pooled(xs: Array<PerfCost & { n: number }>): PerfCost {
-  let p = 0;
-  let k = 0;
-  let n = 0;
-  for (const x of xs) {
-    p += x.performance * x.n;
-    k += x.cost * x.n;
-    n += x.n;
-  }
-  return { performance: p / n, cost: k / n };
 }
 
 function mean(v: ArrayLike<number>): number {

@@ -4,7 +4,7 @@ import type { Router, TrainingSet } from "../routing/router.ts";
 import { subset } from "../routing/tuning.ts";
 import { Rng } from "../util/prng.ts";
 import { evaluateRouters } from "./evaluate.ts";
-import type { PerfCost } from "./metrics.ts";
+import { type PerfCost, pooledMeans } from "./metrics.ts";
 import { isPolicyData, type PolicyEntry, policySubset } from "./policies.ts";
 
 /**
@@ -101,19 +101,6 @@ export interface CvResult {
   /** The best single model of each held-out fold, over all held-out queries together. */
   pooledBestSingle: { performance: number; cost: number };
   oracle: Spread;
-}
-
-/** Means over all rows of several parts, from each part's means and size. */
-function pooledMeans(parts: ReadonlyArray<PerfCost & { n: number }>): PerfCost {
-  let p = 0;
-  let c = 0;
-  let n = 0;
-  for (const x of parts) {
-    p += x.performance * x.n;
-    c += x.cost * x.n;
-    n += x.n;
-  }
-  return { performance: n ? p / n : Number.NaN, cost: n ? c / n : Number.NaN };
 }
 
 export interface CvEntry {

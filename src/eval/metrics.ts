@@ -33,6 +33,19 @@ export function columnMean(m: OutcomeMatrix, rows: Iterable<number>, j: number):
   return n ? { performance: p / n, cost: k / n, n } : { performance: Number.NaN, cost: Number.NaN, n };
 }
 
+/** Means over all rows of several parts, from each part's means and size. */
+export function pooledMeans(parts: ReadonlyArray<PerfCost & { n: number }>): PerfCost {
+  let p = 0;
+  let c = 0;
+  let n = 0;
+  for (const x of parts) {
+    p += x.performance * x.n;
+    c += x.cost * x.n;
+    n += x.n;
+  }
+  return { performance: n ? p / n : Number.NaN, cost: n ? c / n : Number.NaN };
+}
+
 /** Mean performance and cost of the chosen candidates over `rows` (default: all queries). */
 export function choiceMeans(m: OutcomeMatrix, choices: Int32Array, rows?: ArrayLike<number>): PerfCost {
   const c = m.candidates.length;

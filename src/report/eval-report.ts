@@ -222,14 +222,30 @@ function mdTable(rows: string[][]): string {
   ].join("\n");
 }
 
-/** Cost–performance plane: each single model a labelled point, each router's λ sweep a line, the oracle a star. */
-export function frontierSvg(r: EvalResult, title: string): string {
-  const names = [...new Set(r.routers.map((x) => x.name))];
-  const color = (k: number) => PALETTE[k % PALETTE.length] as string;
-  const lines = names.flatMap((name, k) => {
+/** The routers of a result, each once, in order: a router's colour in every plot is its place here. */
+function routerNames(r: EvalResult): string[] {
+  return [...new Set(r.routers.map((x) => x.name))];
+}
+
+function color(k: number): string {
+  return PALETTE[k % PALETTE.length] as string;
+}
+
+/** Each router's λ sweep as a line: its frontier points by increasing cost, in the router's colour. */
+function frontierLines(r: EvalResult, names: string[]) {
+  return names.flatMap((name, k) => {
     const x = r.routers.find((y) => y.name === name) as RouterResult;
     return [...x.frontier].sort((a, b) => a.cost - b.cost).map((p) => ({ ...p, router: name, color: color(k) }));
   });
+}
+
+/** The frame of the cost–performance plots (frontier, cost match): room on the right for the legend. */
+const COST_PLANE = { width: 860, height: 520, marginLeft: 50, marginRight: 210, grid: true };
+
+/** Cost–performance plane: each single model a labelled point, each router's λ sweep a line, the oracle a star. */
+export function frontierSvg(r: EvalResult, title: string): string {
+  const names = routerNames(r);
+  const lines = frontierLines(r, names);
   const singles = r.singles.map((s) => ({ cost: s.cost, performance: s.performance, model: s.model }));
   const oracle = [{ cost: r.oracle.cost, performance: r.oracle.performance, label: "oracle" }];
   const legend: LegendItem[] = [
@@ -242,11 +258,7 @@ export function frontierSvg(r: EvalResult, title: string): string {
     subtitle: `${r.split} split, ${r.queries} queries; each line sweeps λ in predicted performance − λ·cost; x on a log scale`,
     legend,
     plot: {
-      width: 860,
-      height: 520,
-      marginLeft: 50,
-      marginRight: 210,
-      grid: true,
+      ...COST_PLANE,
       x: { type: "log", label: "mean cost per query (USD) →" },
       y: { label: "↑ mean performance", nice: true },
       marks: [
@@ -308,8 +320,7 @@ export function perTaskSvg(r: EvalResult, title: string): string {
 
 /** RouteLLM's view for two models: performance against the share of calls to the strong model. */
 export function callCurveSvg(r: EvalResult, title: string): string {
-  const names = [...new Set(r.routers.map((x) => x.name))];
-  const color = (k: number) => PALETTE[k % PALETTE.length] as string;
+  const names = routerNames(r);
   const points = names.flatMap((name, k) => {
     const x = r.routers.find((y) => y.name === name) as RouterResult;
     const c = x.strongCallCurve;
@@ -489,13 +500,9 @@ export function costMatchMarkdown(r: EvalResult): string[] {
 
 /** Routers' λ sweeps near the target, the oracle's least-cost curve, the best single model and the budget line. */
 export function costMatchSvg(r: EvalResult, title: string): string {
-  const names = [...new Set(r.routers.map((x) => x.name))];
-  const color = (k: number) => PALETTE[k % PALETTE.length] as string;
+  const names = routerNames(r);
   const bs = r.bestSingle;
-  const lines = names.flatMap((name, k) => {
-    const x = r.routers.find((y) => y.name === name) as RouterResult;
-    return [...x.frontier].sort((a, b) => a.cost - b.cost).map((p) => ({ ...p, router: name, color: color(k) }));
-  });
+  const lines = frontierLines(r, names);
   const matches = names.flatMap((name, k) => {
     const m = (r.routers.find((y) => y.name === name) as RouterResult).matchBestSingle;
     return m ? [{ cost: m.cost, performance: m.performance, color: color(k) }] : [];
@@ -514,11 +521,7 @@ export function costMatchSvg(r: EvalResult, title: string): string {
     subtitle: `${r.split} split; dashed: ${pct(r.costMatch.budgetRatio)} of the best single model's cost and its performance; rings: each router's cheapest matching λ`,
     legend,
     plot: {
-      width: 860,
-      height: 520,
-      marginLeft: 50,
-      marginRight: 210,
-      grid: true,
+      ...COST_PLANE,
       x: { type: "log", label: "mean cost per query (USD) →", domain: [Math.min(...costs), Math.max(...costs)] },
       y: { label: "↑ mean performance", nice: true },
       marks: [

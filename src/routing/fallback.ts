@@ -1,5 +1,5 @@
 import { Rng } from "../util/prng.ts";
-import { stratifiedFolds } from "./math.ts";
+import { rowsByTask, stratifiedFolds } from "./math.ts";
 import { DEFAULT_KNOB } from "./objective.ts";
 import { Priors, type PriorsState } from "./priors.ts";
 import type { CandidateInfo, Prediction, RouteQuery, Router, TrainingSet } from "./router.ts";
@@ -91,13 +91,8 @@ export class FallbackRouter implements Router {
         for (const p of ["task-best", "best-single"] as const) oof[p].cost.set(priors.costRow(task), i * c);
       });
     }
-    const byTask = new Map<string, number[]>();
-    data.queries.forEach((q, i) => {
-      if (!q.task) return;
-      const rows = byTask.get(q.task) ?? [];
-      rows.push(i);
-      byTask.set(q.task, rows);
-    });
+    const byTask = rowsByTask(data.queries.map((q) => q.task));
+    byTask.delete(""); // a query without a task gets the policy for unseen tasks
     const pick = (rows: number[], options: Policy[]): Policy => {
       let best: Policy = options[0];
       let bestScore = -Infinity;

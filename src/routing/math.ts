@@ -89,12 +89,8 @@ export function choleskySolve(A: Float64Array, n: number, B: Float64Array, m: nu
   }
 }
 
-/** Row indices split into a training part and a held-out part of about `fraction`, stratified by task. */
-export function holdoutSplit(
-  tasks: readonly (string | null | undefined)[],
-  fraction: number,
-  rng: Rng,
-): { fit: number[]; held: number[] } {
+/** Row indices grouped by task (rows without one together, under ""), in row order within each task. */
+export function rowsByTask(tasks: readonly (string | null | undefined)[]): Map<string, number[]> {
   const byTask = new Map<string, number[]>();
   tasks.forEach((t, i) => {
     const key = t ?? "";
@@ -102,6 +98,16 @@ export function holdoutSplit(
     rows.push(i);
     byTask.set(key, rows);
   });
+  return byTask;
+}
+
+/** Row indices split into a training part and a held-out part of about `fraction`, stratified by task. */
+export function holdoutSplit(
+  tasks: readonly (string | null | undefined)[],
+  fraction: number,
+  rng: Rng,
+): { fit: number[]; held: number[] } {
+  const byTask = rowsByTask(tasks);
   const fit: number[] = [];
   const held: number[] = [];
   for (const key of [...byTask.keys()].sort()) {
@@ -120,13 +126,7 @@ export function holdoutSplit(
  */
 export function stratifiedFolds(tasks: readonly (string | null | undefined)[], k: number, rng: Rng): Int32Array {
   if (!Number.isInteger(k) || k < 2) throw new Error(`folds must be an integer ≥ 2, got ${k}`);
-  const byTask = new Map<string, number[]>();
-  tasks.forEach((t, i) => {
-    const key = t ?? "";
-    const rows = byTask.get(key) ?? [];
-    rows.push(i);
-    byTask.set(key, rows);
-  });
+  const byTask = rowsByTask(tasks);
   const fold = new Int32Array(tasks.length);
   let next = 0;
   for (const key of [...byTask.keys()].sort())

@@ -1,7 +1,8 @@
 import { open, readdir, readFile, stat } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import { DataError } from "../errors.ts";
-import type { SourceLoc } from "../types.ts";
+import { preview } from "../fields.ts";
+import type { SourceLoc, Split } from "../types.ts";
 
 /** Shared file readers for importers: every parse failure names the file and line. */
 
@@ -99,6 +100,24 @@ export function splitFromFileName(path: string): "train" | "test" | null {
   if (/(^|[_\-.])train($|[_\-.])/.test(name) || name === "train") return "train";
   if (/(^|[_\-.])(partial_)?test($|[_\-.])/.test(name) || name === "test") return "test";
   return null;
+}
+
+/**
+ * A table row's split: its `split` cell when filled (train or test, or one of `testNames`, other names a
+ * source uses for its test rows), else the split its file's name gives.
+ */
+export function rowSplit(
+  row: Record<string, unknown>,
+  loc: SourceLoc,
+  fileSplit: Split | null,
+  testNames: readonly string[] = [],
+): Split | null {
+  const v = row.split;
+  if (v === undefined || v === null || v === "") return fileSplit;
+  if (v === "train") return "train";
+  if (v === "test" || (typeof v === "string" && testNames.includes(v))) return "test";
+  const known = ["train", "test", ...testNames];
+  throw new DataError(loc, "split", `expected ${known.slice(0, -1).join(", ")} or ${known.at(-1)}, got ${preview(v)}`);
 }
 
 export function asRecord(v: unknown, loc: SourceLoc, what: string): Record<string, unknown> {

@@ -23,7 +23,7 @@ import {
   type SourceLoc,
   type Split,
 } from "../types.ts";
-import { splitFromFileName } from "./files.ts";
+import { rowSplit, splitFromFileName } from "./files.ts";
 import type { Importer, ImportOptions } from "./importer.ts";
 import { parsePyLiteral } from "./pyliteral.ts";
 import { sourceQuery } from "./query-record.ts";
@@ -90,14 +90,6 @@ export function parsePerformance(v: unknown, loc: SourceLoc, field = "performanc
   return requiredNumber(v, loc, field, PERFORMANCE);
 }
 
-function rowSplit(row: Record<string, unknown>, loc: SourceLoc, fileSplit: Split | null): Split | null {
-  const v = row.split;
-  if (v === undefined || v === null || v === "") return fileSplit;
-  if (v === "train") return "train";
-  if (v === "test" || v === "partial_test") return "test";
-  throw new DataError(loc, "split", `expected train, test or partial_test, got ${preview(v)}`);
-}
-
 async function isFusionBenchTable(path: string): Promise<boolean> {
   const cols = await peekColumns(path);
   return !!cols && REQUIRED.every((c) => cols.includes(c)) && cols.includes("input_tokens_num");
@@ -152,7 +144,7 @@ function parseRow({ row, loc }: TableRow, dataset: string, fileSplit: Split | nu
   const { model, mode } = parseCandidateKey(requiredString(row.llm, loc, "llm"));
   const asked = requiredString(row.query, loc, "query");
   const text = mode === "think" ? stripThinkSuffix(asked) : asked;
-  const split = rowSplit(row, loc, fileSplit);
+  const split = rowSplit(row, loc, fileSplit, ["partial_test"]);
   const id = queryId(dataset, task, text, split);
   const query = sourceQuery(
     {

@@ -5,13 +5,12 @@ import {
   optionalNumber,
   optionalString,
   PERFORMANCE,
-  preview,
   requiredNumber,
   requiredString,
 } from "../fields.ts";
 import { queryId } from "../ids.ts";
-import type { Located, Model, OutcomeInput, ParsedBatch, Query, SourceLoc, Split } from "../types.ts";
-import { splitFromFileName } from "./files.ts";
+import type { Located, Model, OutcomeInput, ParsedBatch, Query } from "../types.ts";
+import { rowSplit, splitFromFileName } from "./files.ts";
 import type { Importer, ImportOptions } from "./importer.ts";
 import { parsePyLiteral } from "./pyliteral.ts";
 import { sourceQuery } from "./query-record.ts";
@@ -64,13 +63,6 @@ export function promptText(raw: string): string {
     // Not a list literal after all (a prompt that starts with "["): keep the text.
   }
   return raw;
-}
-
-function rowSplit(row: Record<string, unknown>, loc: SourceLoc, fileSplit: Split | null): Split | null {
-  const v = row.split;
-  if (v === undefined || v === null || v === "") return fileSplit;
-  if (v === "train" || v === "test") return v;
-  throw new DataError(loc, "split", `expected train or test, got ${preview(v)}`);
 }
 
 export const routerbenchImporter: Importer = {
