@@ -4,6 +4,7 @@ import type { Query, Split } from "../data/types.ts";
 import { groupByQuery, HYBRID_POOL, type RankBy, selectTop } from "../distill/rank.ts";
 import { cached } from "../embed/cache.ts";
 import type { Embedder } from "../embed/embedder.ts";
+import { forEachConcurrently } from "../util/concurrent.ts";
 import { progress } from "../util/progress.ts";
 import type { Summariser } from "./summarise.ts";
 import { TemplateStore } from "./templates.ts";
@@ -116,47 +117,41 @@ export async function buildTemplates(store: Store, opts: BuildOptions): Promise<
   const embedder = cached(opts.embedder, store);
   const vectors = await embedder.embed(work.map((w) => w.q.text));
   const bar = progress(`thought templates (${opts.summariser.name})`, work.length);
-  let next = 0;
   let finished = 0;
-  const worker = async () => {
-    while (next < work.length) {
-      if (opts.signal?.aborted) return;
-      const i = next++;
-      const { q, picked } = work[i] as (typeof work)[number];
-      const res = await opts.summariser.summarise({ query: q, responses: picked }, opts.signal);
-      summary.cost += res.cost;
-      if (res.template === null) {
-        summary.unusable++;
-        summary.problems.push({ queryId: q.id, problem: res.problem ?? "no template" });
-      } else {
-        templates.put({
-          set,
-          queryId: q.id,
-          dataset: q.dataset,
-          task: q.task,
-          template: res.template,
-          summariser: opts.summariser.name,
-          rankBy: opts.rank,
-          sources: picked.map((o) => ({
-            model: o.model,
-            mode: o.mode,
-            performance: o.performance,
-            cost: o.cost,
-            judge: o.judge ?? null,
-          })),
-          embedder: opts.embedder.name,
-          embedding: vectors[i] as Float32Array,
-          cost: res.cost,
-          createdAt: new Date().toISOString(),
-        });
-        summary.built++;
-        (summary.perTask[q.task] as { templates: number }).templates++;
-      }
-      bar.update(++finished);
+  const build = async ({ q, picked }: (typeof work)[number], i: number) => {
+    const res = await opts.summariser.summarise({ query: q, responses: picked }, opts.signal);
+    summary.cost += res.cost;
+    if (res.template === null) {
+      summary.unusable++;
+      summary.problems.push({ queryId: q.id, problem: res.problem ?? "no template" });
+    } else {
+      templates.put({
+        set,
+        queryId: q.id,
+        dataset: q.dataset,
+        task: q.task,
+        template: res.template,
+        summariser: opts.summariser.name,
+        rankBy: opts.rank,
+        sources: picked.map((o) => ({
+          model: o.model,
+          mode: o.mode,
+          performance: o.performance,
+          cost: o.cost,
+          judge: o.judge ?? null,
+        })),
+        embedder: opts.embedder.name,
+        embedding: vectors[i] as Float32Array,
+        cost: res.cost,
+        createdAt: new Date().toISOString(),
+      });
+      summary.built++;
+      (summary.perTask[q.task] as { templates: number }).templates++;
     }
+    bar.update(++finished);
   };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, work.length)) }, worker));
+    await forEachConcurrently(work, opts.concurrency, build, opts.signal);
   } finally {
     bar.stop();
   }

@@ -4,6 +4,7 @@ import type { Query } from "../data/types.ts";
 import { cached } from "../embed/cache.ts";
 import { LlmError } from "../llm/errors.ts";
 import type { ChatClient, ChatMessage } from "../llm/types.ts";
+import { forEachConcurrently } from "../util/concurrent.ts";
 import { progress } from "../util/progress.ts";
 import { type TemplateIndex, templatePrompt } from "./retrieve.ts";
 
@@ -105,47 +106,41 @@ export async function evalTemplates(store: Store, set: string, opts: EvalOptions
       { model: opts.model, messages, temperature: opts.temperature ?? 0, maxTokens: opts.maxTokens },
       opts.signal,
     );
-  let next = 0;
   let finished = 0;
-  const worker = async () => {
-    while (next < test.length) {
-      if (opts.signal?.aborted) return;
-      const i = next++;
-      const q = test[i] as Query;
-      if (skippedTasks[q.task] === undefined) {
-        const templates = opts.index.nearest(vectors[i] as Float32Array, q.task, opts.k, q.id);
-        const base = opts.promptOf(q);
-        let plain: Awaited<ReturnType<typeof ask>>;
-        let guided: Awaited<ReturnType<typeof ask>>;
-        try {
-          [plain, guided] = await Promise.all([ask(templatePrompt(base, [])), ask(templatePrompt(base, templates))]);
-        } catch (e) {
-          // A call that failed for good on this query only: leave the query out and go on; a fatal one ends the run.
-          if (!(e instanceof LlmError) || e.fatal) throw e;
-          failedCalls++;
-          if (failures.length < 10) failures.push({ queryId: q.id, error: e.message });
-          bar.update(++finished);
-          continue;
-        }
-        try {
-          const [s0, s1] = [await opts.score(q, plain.content), await opts.score(q, guided.content)];
-          rows.push({
-            queryId: q.id,
-            task: q.task,
-            templates: templates.map((t) => t.queryId),
-            without: { score: s0, cost: plain.cost, response: plain.content },
-            with: { score: s1, cost: guided.cost, response: guided.content },
-          });
-        } catch (e) {
-          if (!(e instanceof UsageError)) throw e;
-          skippedTasks[q.task] = e.message;
-        }
+  const evaluate = async (q: Query, i: number) => {
+    if (skippedTasks[q.task] === undefined) {
+      const templates = opts.index.nearest(vectors[i] as Float32Array, q.task, opts.k, q.id);
+      const base = opts.promptOf(q);
+      let plain: Awaited<ReturnType<typeof ask>>;
+      let guided: Awaited<ReturnType<typeof ask>>;
+      try {
+        [plain, guided] = await Promise.all([ask(templatePrompt(base, [])), ask(templatePrompt(base, templates))]);
+      } catch (e) {
+        // A call that failed for good on this query only: leave the query out and go on; a fatal one ends the run.
+        if (!(e instanceof LlmError) || e.fatal) throw e;
+        failedCalls++;
+        if (failures.length < 10) failures.push({ queryId: q.id, error: e.message });
+        bar.update(++finished);
+        return;
       }
-      bar.update(++finished);
+      try {
+        const [s0, s1] = [await opts.score(q, plain.content), await opts.score(q, guided.content)];
+        rows.push({
+          queryId: q.id,
+          task: q.task,
+          templates: templates.map((t) => t.queryId),
+          without: { score: s0, cost: plain.cost, response: plain.content },
+          with: { score: s1, cost: guided.cost, response: guided.content },
+        });
+      } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        skippedTasks[q.task] = e.message;
+      }
     }
+    bar.update(++finished);
   };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, test.length)) }, worker));
+    await forEachConcurrently(test, opts.concurrency, evaluate, opts.signal);
   } finally {
     bar.stop();
   }

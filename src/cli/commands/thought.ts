@@ -13,7 +13,13 @@ import { scoreResponse } from "../../scoring/score.ts";
 import { type BuildSummary, buildTemplates, DEFAULT_TEMPLATE_RESPONSES } from "../../thought/build.ts";
 import { type EvalReport, evalTemplates } from "../../thought/eval.ts";
 import { buildMarkdown, evalMarkdown } from "../../thought/report.ts";
-import { DEFAULT_TEMPLATES_K, resolveTemplateSet, TemplateIndex, templatePrompt } from "../../thought/retrieve.ts";
+import {
+  DEFAULT_TEMPLATES_K,
+  type RetrievedTemplate,
+  resolveTemplateSet,
+  TemplateIndex,
+  templatePrompt,
+} from "../../thought/retrieve.ts";
 import { ExtractiveSummariser, LlmSummariser, type Summariser } from "../../thought/summarise.ts";
 import { TemplateStore } from "../../thought/templates.ts";
 import { openStore, parseInteger, printJson, resolveDataset, withStoreOptions } from "../options.ts";
@@ -121,10 +127,17 @@ const REPLAY_NOTE =
 
 export const EVAL_HEADER = ["task", "n", "without", "with", "Δ", "helped", "hurt", "cost without", "cost with"];
 
-async function openIndex(store: Store, f: QueryFlags): Promise<TemplateIndex> {
-  const info = resolveTemplateSet(store, f.set, f.dataset);
-  const embedder = createEmbedder(f.embedder ?? info.embedder);
-  return TemplateIndex.load(store, info.set, embedder, info.dataset);
+/** `thought retrieve` / `thought prompt`: the top --k templates of the chosen set for a query. */
+async function retrieveFor(text: string, f: QueryFlags): Promise<RetrievedTemplate[]> {
+  const store = openStore(f);
+  try {
+    const info = resolveTemplateSet(store, f.set, f.dataset);
+    const embedder = createEmbedder(f.embedder ?? info.embedder);
+    const index = await TemplateIndex.load(store, info.set, embedder, info.dataset);
+    return await index.retrieve(text, f.task, parseInteger(f.k, "--k", 1));
+  } finally {
+    store.close();
+  }
 }
 
 export function registerThought(program: Command): void {
@@ -198,20 +211,14 @@ export function registerThought(program: Command): void {
       .description("the top-k templates for a query (same task first, then cosine similarity)")
       .argument("<query>", "query text"),
   ).action(async (text: string, f: QueryFlags) => {
-    const store = openStore(f);
-    try {
-      const index = await openIndex(store, f);
-      const hits = await index.retrieve(text, f.task, parseInteger(f.k, "--k", 1));
-      if (f.json) return printJson(hits);
-      hits.forEach((h, i) => {
-        process.stdout.write(
-          `${i + 1}. [${h.task}${h.sameTask ? ", same task" : ""}, cosine ${h.similarity.toFixed(3)}, from ${h.queryId}]\n   ${h.template}\n`,
-        );
-      });
-      if (hits.length === 0) process.stdout.write("no templates\n");
-    } finally {
-      store.close();
-    }
+    const hits = await retrieveFor(text, f);
+    if (f.json) return printJson(hits);
+    hits.forEach((h, i) => {
+      process.stdout.write(
+        `${i + 1}. [${h.task}${h.sameTask ? ", same task" : ""}, cosine ${h.similarity.toFixed(3)}, from ${h.queryId}]\n   ${h.template}\n`,
+      );
+    });
+    if (hits.length === 0) process.stdout.write("no templates\n");
   });
 
   queryOptions(
@@ -220,15 +227,9 @@ export function registerThought(program: Command): void {
       .description("the prompt with the top-k templates as guidance, ready to send to a model")
       .argument("<query>", "query text"),
   ).action(async (text: string, f: QueryFlags) => {
-    const store = openStore(f);
-    try {
-      const index = await openIndex(store, f);
-      const messages = templatePrompt(text, await index.retrieve(text, f.task, parseInteger(f.k, "--k", 1)));
-      if (f.json) return printJson({ messages });
-      process.stdout.write(`${messages.map((m) => m.content).join("\n\n")}\n`);
-    } finally {
-      store.close();
-    }
+    const messages = templatePrompt(text, await retrieveFor(text, f));
+    if (f.json) return printJson({ messages });
+    process.stdout.write(`${messages.map((m) => m.content).join("\n\n")}\n`);
   });
 
   withStoreOptions(
