@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { DataError, UsageError } from "../data/errors.ts";
 import type { Model } from "../data/types.ts";
+import { readInputFile } from "../util/read-input.ts";
 import { parseYaml } from "../util/yaml-config.ts";
 
 /**
@@ -101,12 +101,7 @@ export function checkProviders(
 }
 
 export function loadProviders(file: string): ProvidersConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new UsageError(`cannot read providers file ${file}: ${(e as Error).message}`);
-  }
+  const text = readInputFile(file, "providers");
   return parseProviders(text, file);
 }
 

@@ -1,10 +1,10 @@
-import { readFileSync } from "node:fs";
-import { DataError, UsageError } from "../data/errors.ts";
+import { DataError } from "../data/errors.ts";
 import { queryId } from "../data/ids.ts";
 import { parseJsonLines } from "../data/importers/files.ts";
 import { domainOfTask } from "../data/tasks.ts";
 import type { Located, Query, Split } from "../data/types.ts";
 import { canonicalMetric, METRICS } from "../scoring/score.ts";
+import { readInputFile } from "../util/read-input.ts";
 
 /**
  * The task file `fusionkit collect` reads: JSONL, one query per line:
@@ -18,12 +18,7 @@ import { canonicalMetric, METRICS } from "../scoring/score.ts";
 const FIELDS = new Set(["task", "query", "ground_truth", "metric", "choices", "context", "id", "task_id", "split"]);
 
 export function readTasksFile(file: string, dataset: string): Located<Query>[] {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new UsageError(`cannot read task file ${file}: ${(e as Error).message}`);
-  }
+  const text = readInputFile(file, "task");
   const out: Located<Query>[] = [];
   const seen = new Map<string, number>();
   for (const { value: r, loc } of parseJsonLines(text, file)) {

@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
-import { DataError, UsageError } from "../data/errors.ts";
+import { DataError } from "../data/errors.ts";
 import { checkProviders, ModelSchema, ProviderSchema, type ProvidersConfig } from "../llm/providers.ts";
 import { SCENARIOS } from "../routing/objective.ts";
+import { readInputFile } from "../util/read-input.ts";
 import { parseYaml } from "../util/yaml-config.ts";
 import { LOG_MODES } from "./log-mode.ts";
 import { parseRetrainEvery, RETRAIN_EVERY_EXPECTED } from "./retrain-schedule.ts";
@@ -168,12 +169,7 @@ export function parseServeConfig(text: string, file: string): ServeConfig {
 }
 
 export function loadServeConfig(file: string): ServeConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new UsageError(`cannot read config file ${file}: ${(e as Error).message}`);
-  }
+  const text = readInputFile(file, "config");
   return parseServeConfig(text, file);
 }
 
