@@ -224,6 +224,16 @@ export function predictionFor(pred: Prediction, knob: Knob): Prediction {
   return pred.underKnob ? pred.underKnob(knob) : pred;
 }
 
+/**
+ * Each query's predictions as a knob ranks them (the router's predictions for that knob), as row views: what
+ * the gateway, `route` and the retrain comparison rank, so the three choose alike. One call per batch, since a
+ * router may build a knob's predictions for the whole batch (auto).
+ */
+export function rowsUnderKnob(pred: Prediction, knob: Knob, nCandidates: number): PredictionRow[] {
+  const under = predictionFor(pred, knob);
+  return Array.from({ length: under.performance.length / nCandidates }, (_, i) => predictionRow(under, i, nCandidates));
+}
+
 /** Row i of a batch prediction as views (no copy). */
 export function predictionRow(pred: Prediction, i: number, nCandidates: number): PredictionRow {
   const a = i * nCandidates;

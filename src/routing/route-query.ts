@@ -1,7 +1,7 @@
 import { UsageError } from "../data/errors.ts";
 import { artifactEmbedder, type LoadedArtifact } from "./artifacts.ts";
 import { toRouteQuery } from "./dataset.ts";
-import { type Knob, predictionFor, predictionRow, rank, scaleFor } from "./objective.ts";
+import { type Knob, rank, rowsUnderKnob, scaleFor } from "./objective.ts";
 import type { RankedCandidate, RouteQuery } from "./router.ts";
 
 export interface RouteQueryOptions {
@@ -33,11 +33,7 @@ export async function routeQuery(
     throw new UsageError(
       `scenario llm-judge ranks by predicted LLM-judge scores, and router ${loaded.source} was trained on data without any; choose another scenario or retrain after "fusionkit judge"`,
     );
-  const ranked = rank(
-    predictionRow(predictionFor(pred, knob), 0, loaded.candidates.length),
-    loaded.candidateInfo,
-    knob,
-    scaleFor(loaded.scales, query.task),
-  );
+  const [row] = rowsUnderKnob(pred, knob, loaded.candidates.length);
+  const ranked = rank(row, loaded.candidateInfo, knob, scaleFor(loaded.scales, query.task));
   return { query, knob, ranked };
 }

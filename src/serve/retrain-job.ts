@@ -12,7 +12,7 @@ import {
   trainRouter,
 } from "../routing/artifacts.ts";
 import { buildMergedTrainingSet } from "../routing/dataset.ts";
-import { type Knob, predictionRow, rank, scaleFor } from "../routing/objective.ts";
+import { type Knob, rank, rowsUnderKnob, scaleFor } from "../routing/objective.ts";
 import type { RouteQuery } from "../routing/router.ts";
 import { subset } from "../routing/tuning.ts";
 import { decide, type HeldOutRow, retrainRows, scoreHeldOut } from "./heldout.ts";
@@ -76,8 +76,8 @@ export async function runRetrain(job: RetrainJob): Promise<RetrainRecord> {
     const served = new Set(job.served);
     const scores = scoreHeldOut(
       rows,
-      choices(live, held, knob, served, column),
-      choices(candidate, held, knob, served, column),
+      gatewayChoices(live, held, knob, served, column),
+      gatewayChoices(candidate, held, knob, served, column),
       knob,
       scaleFor(live.scales, null),
     );
@@ -141,14 +141,15 @@ function retrainedId(store: Store, base: string, datasets: string[], router: str
 
 /**
  * The column each query goes to as the gateway would route it (no task given, only configured models, the
- * router's own ranking under the knob), in the held-back set's columns; −1 when none is scorable.
+ * router's own ranking of its predictions under the knob: rowsUnderKnob, as virtual.ts), in the held-back
+ * set's columns; −1 when none is scorable.
  */
-function choices(
+export function gatewayChoices(
   art: LoadedArtifact,
   queries: RouteQuery[],
   knob: Knob,
-  served: Set<string>,
-  column: Map<string, number>,
+  served: ReadonlySet<string>,
+  column: ReadonlyMap<string, number>,
 ): Int32Array {
   const out = new Int32Array(queries.length).fill(-1);
   if (!queries.length) return out;
@@ -156,11 +157,9 @@ function choices(
     queries.map((q) => ({ text: q.text, embedding: q.embedding, task: null, domain: null })),
   );
   const scale = scaleFor(art.scales, null);
-  for (let i = 0; i < queries.length; i++) {
-    const top = rank(predictionRow(pred, i, art.candidateInfo.length), art.candidateInfo, knob, scale).find((r) =>
-      served.has(r.model),
-    );
+  rowsUnderKnob(pred, knob, art.candidateInfo.length).forEach((row, i) => {
+    const top = rank(row, art.candidateInfo, knob, scale).find((r) => served.has(r.model));
     out[i] = top ? (column.get(top.key) ?? -1) : -1;
-  }
+  });
   return out;
 }

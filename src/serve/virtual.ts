@@ -4,9 +4,8 @@ import {
   type Knob,
   knobLabel,
   type PredictionRow,
-  predictionFor,
-  predictionRow,
   rank,
+  rowsUnderKnob,
   type Scale,
   type ScalesState,
   scaleFor,
@@ -60,7 +59,7 @@ export async function rankText(
   if (!row) {
     const embedding = await r.embedder.embed(text);
     const pred = r.router.predict([{ text, embedding, task, domain: task ? domainOfTask(task) : null }]);
-    row = predictionRow(predictionFor(pred, knob), 0, r.candidates.length);
+    [row] = rowsUnderKnob(pred, knob, r.candidates.length);
     r.decisions.set(key, row);
   }
   const scale: Scale = scaleFor(r.scales, task);

@@ -1,10 +1,20 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { HashEmbedder } from "../../src/embed/hash.ts";
+import { trainRouter } from "../../src/routing/artifacts.ts";
+import { type Knob, predictionRow, rank, scaleFor } from "../../src/routing/objective.ts";
+import type { TrainingSet } from "../../src/routing/router.ts";
 import { parseServeConfig } from "../../src/serve/config.ts";
+import { EmbeddingLru } from "../../src/serve/embed-lru.ts";
 import { explore } from "../../src/serve/explore.ts";
 import { decide, isHeldOut, retrainRows, scoreHeldOut } from "../../src/serve/heldout.ts";
+import { Lru } from "../../src/serve/lru.ts";
 import type { Planned } from "../../src/serve/plan.ts";
+import { gatewayChoices } from "../../src/serve/retrain-job.ts";
 import { parseRetrainEvery, retrainDue } from "../../src/serve/retrain-schedule.ts";
+import { type LoadedRouter, rankText } from "../../src/serve/virtual.ts";
+import { Rng } from "../../src/util/prng.ts";
+import { CANDIDATES } from "../routing/toy.ts";
 
 const N = Number.NaN;
 
@@ -106,6 +116,72 @@ describe("held-back comparison of a retrained router with the live one", () => {
       ids.some((id) => isHeldOut(id, 0)),
       false,
     );
+  });
+});
+
+describe("the retrain comparison routes held-back queries as the gateway does", () => {
+  // Two kinds of prompt (hash-embedded, so a learned router can tell them apart). "cheap" ($1) solves 90% of
+  // the first kind and 35% of the second, "big" ($1.5) 60% of both, "mid" ($10) nothing: routing pays off
+  // performance-first, but hardly once cost counts, so `auto` chooses its policy per objective.
+  const embedder = new HashEmbedder(64);
+  const prompt = (kind: number, i: number) =>
+    kind === 0 ? `solve the equation number ${i} for x` : `write a short poem about season ${i}`;
+  async function routingData(n: number, seed: number, first = 0): Promise<TrainingSet> {
+    const rng = new Rng(seed);
+    const texts = Array.from({ length: n }, (_, i) => prompt(i % 2, first + i));
+    const embeddings = await embedder.embed(texts);
+    const performance: number[] = [];
+    texts.forEach((_, i) => {
+      const [cheap, big] = i % 2 === 0 ? [0.9, 0.6] : [0.35, 0.6];
+      performance.push(rng.next() < cheap ? 1 : 0, rng.next() < big ? 1 : 0, 0);
+    });
+    return {
+      candidates: CANDIDATES,
+      queries: texts.map((text, i) => ({ text, embedding: embeddings[i], task: "a", domain: "Math" })),
+      performance: Float64Array.from(performance),
+      cost: Float64Array.from(texts.flatMap(() => [1, 1.5, 10])),
+      judge: null,
+    };
+  }
+
+  test("auto served under a knob is compared on that knob's choices, not its performance-first ones", async () => {
+    const live = trainRouter("auto", await routingData(400, 3), { embedder: embedder.name });
+    const held = (await routingData(40, 9, 1000)).queries; // prompts not in the routing data
+    const gateway: LoadedRouter = {
+      name: live.name,
+      artifact: "test",
+      router: live.router,
+      candidates: live.candidateInfo,
+      scales: live.scales,
+      knob: live.knob,
+      embedder: new EmbeddingLru(embedder),
+      decisions: new Lru(0),
+    };
+    const served = new Set(["cheap", "big"]); // mid is not configured: neither may choose it
+    const column = new Map(CANDIDATES.map((c, j) => [c.key, j]));
+    const costFirst: Knob = { scenario: "cost-first" };
+    for (const knob of [{ scenario: "performance-first" }, { scenario: "balance" }, costFirst] as Knob[]) {
+      const routed = await Promise.all(
+        held.map(async (q) => {
+          const top = (await rankText(gateway, q.text, knob, null)).find((r) => served.has(r.model));
+          return top ? (column.get(top.key) as number) : -1;
+        }),
+      );
+      assert.deepEqual([...gatewayChoices(live, held, knob, served, column)], routed, JSON.stringify(knob));
+    }
+    // The data makes the difference: ranked under cost-first, auto's performance-first predictions would send
+    // some of these queries elsewhere than the gateway does (what the comparison counted before).
+    const pred = live.router.predict(held.map((q) => ({ ...q, task: null, domain: null })));
+    const scale = scaleFor(live.scales, null);
+    const perfFirstRanked = held.map((_, i) => {
+      const top = rank(predictionRow(pred, i, CANDIDATES.length), CANDIDATES, costFirst, scale).find((r) =>
+        served.has(r.model),
+      );
+      return top ? (column.get(top.key) as number) : -1;
+    });
+    const chosen = [...gatewayChoices(live, held, costFirst, served, column)];
+    const differ = chosen.filter((j, i) => j !== perfFirstRanked[i]).length;
+    assert.ok(differ > 0, `cost-first choices equal the performance-first predictions' on all ${held.length}`);
   });
 });
 
