@@ -100,12 +100,17 @@ export function commaList(value: string): string[] {
     .filter(Boolean);
 }
 
+/** A flag value as a number; NaN for a blank one (which Number() would read as 0). */
+function numberOf(value: string): number {
+  return value.trim() === "" ? Number.NaN : Number(value);
+}
+
 /** An integer flag value ≥ min; an absent (optional) flag stays undefined. */
 export function parseInteger(value: string, flag: string, min: number): number;
 export function parseInteger(value: string | undefined, flag: string, min: number): number | undefined;
 export function parseInteger(value: string | undefined, flag: string, min: number): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
+  const n = numberOf(value);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer ≥ ${min}, got "${value}"`);
   return n;
 }
@@ -115,21 +120,35 @@ export function parseNonNegative(value: string, flag: string): number;
 export function parseNonNegative(value: string | undefined, flag: string): number | undefined;
 export function parseNonNegative(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
+  const n = numberOf(value);
   if (!Number.isFinite(n) || n < 0) throw new UsageError(`${flag} must be a number ≥ 0, got "${value}"`);
   return n;
 }
 
 /** A share in [0, 1]. */
 export function parseShare(value: string, flag: string): number {
-  const n = Number(value);
+  const n = numberOf(value);
   if (!(n >= 0 && n <= 1)) throw new UsageError(`${flag} must be a share between 0 and 1, got "${value}"`);
+  return n;
+}
+
+/** A share strictly between 0 and 1: a part that leaves some of the whole on either side (a held-back share). */
+export function parseOpenShare(value: string, flag: string): number {
+  const n = numberOf(value);
+  if (!(n > 0 && n < 1)) throw new UsageError(`${flag} must be a share in (0, 1), got "${value}"`);
+  return n;
+}
+
+/** A random seed: any integer. */
+export function parseSeed(value: string, flag: string): number {
+  const n = numberOf(value);
+  if (!Number.isInteger(n)) throw new UsageError(`${flag} must be an integer, got "${value}"`);
   return n;
 }
 
 /** A TCP port to listen on (0: any free port). */
 export function parsePort(value: string, flag = "--port"): number {
-  const n = Number(value);
+  const n = numberOf(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new UsageError(`${flag} must be an integer in [0, 65535], got "${value}"`);
   return n;

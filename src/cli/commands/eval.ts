@@ -15,6 +15,7 @@ import {
   parseParams,
   parseRouters,
   parseScenarios,
+  parseSeed,
   parseSplit,
   printJson,
   repeatable,
@@ -33,9 +34,7 @@ function parseCv(value: string | boolean | undefined, seed: string): CvOptions |
   const folds = value === true ? DEFAULT_CV_FOLDS : Number(value);
   if (!Number.isInteger(folds) || folds < 2)
     throw new UsageError(`--cv: expected a number of folds ≥ 2, got "${value}"`);
-  const s = Number(seed);
-  if (!Number.isInteger(s)) throw new UsageError(`--cv-seed: expected an integer, got "${seed}"`);
-  return { folds, seed: s };
+  return { folds, seed: parseSeed(seed, "--cv-seed") };
 }
 
 /**

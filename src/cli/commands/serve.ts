@@ -40,6 +40,7 @@ import {
   defaultDb,
   parseInteger,
   parseNonNegative,
+  parseOpenShare,
   parsePort,
   parseShare,
   repeatable,
@@ -509,8 +510,7 @@ function loggingSettings(f: ServeSettings): { mode: LogMode; retentionDays: numb
 /** `--retrain-every` / `--holdout` (or the config's retrain section), checked before anything starts. */
 function retrainSettings(f: ServeSettings): { every: RetrainEvery; holdout: number } {
   const every = parseRetrainEvery(f.retrainEvery as string);
-  const holdout = Number(f.holdout);
-  if (!(holdout > 0 && holdout < 1)) throw new UsageError(`--holdout must be a share in (0, 1), got "${f.holdout}"`);
+  const holdout = parseOpenShare(f.holdout, "--holdout");
   if (isPostgresUrl(f.db))
     throw new UsageError(
       "--retrain-every needs a SQLite store (--db <file>): labelled traffic becomes training data there; with PostgreSQL, retrain with 'fusionkit train' and publish",

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../../data/errors.ts";
 import { stratifiedSplit } from "../../data/split.ts";
-import { openStore, resolveDataset, withStoreOptions } from "../options.ts";
+import { openStore, parseOpenShare, parseSeed, resolveDataset, withStoreOptions } from "../options.ts";
 
 export function registerSplit(program: Command): void {
   withStoreOptions(
@@ -12,6 +12,8 @@ export function registerSplit(program: Command): void {
       .option("--seed <n>", "random seed", "42")
       .option("--force", "re-split queries that already have a split from their source"),
   ).action((opts: { db: string; dataset?: string; testFraction: string; seed: string; force?: boolean }) => {
+    const testFraction = parseOpenShare(opts.testFraction, "--test-fraction");
+    const seed = parseSeed(opts.seed, "--seed");
     const store = openStore(opts);
     try {
       const dataset = resolveDataset(store, opts.dataset);
@@ -21,7 +23,7 @@ export function registerSplit(program: Command): void {
         throw new UsageError(
           `every query of ${dataset} already has the split its source gives; use --force to re-split`,
         );
-      const assignments = stratifiedSplit(unsplit, Number(opts.testFraction), Number(opts.seed));
+      const assignments = stratifiedSplit(unsplit, testFraction, seed);
       store.setSplits(assignments);
       const nTest = assignments.filter((a) => a.split === "test").length;
       process.stdout.write(`${dataset}: ${assignments.length - nTest} train, ${nTest} test (seed ${opts.seed})\n`);
