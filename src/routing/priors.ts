@@ -38,34 +38,40 @@ export class Priors {
     const perf = new Float64Array(T * c);
     const cost = new Float64Array(T * c);
     const count = new Float64Array(T * c);
+    // Costs are averaged over the known costs, not the known performances: a missing cost counted as $0
+    // would make a candidate look cheaper. (Only the fitted means; the state keeps the performance counts.)
+    const costCount = new Float64Array(T * c);
     const gp = new Float64Array(c);
     const gc = new Float64Array(c);
     const gn = new Float64Array(c);
+    const gcn = new Float64Array(c);
+    const add = (sum: Float64Array, n: Float64Array, at: number, v: number) => {
+      if (Number.isNaN(v)) return;
+      sum[at] += v;
+      n[at]++;
+    };
     for (const i of use) {
       const t = data.queries[i].task ? ti.get(data.queries[i].task as string) : undefined;
       for (let j = 0; j < c; j++) {
         const p = data.performance[i * c + j];
         const k = data.cost[i * c + j];
-        if (Number.isNaN(p)) continue;
-        gp[j] += p;
-        gc[j] += Number.isNaN(k) ? 0 : k;
-        gn[j]++;
+        add(gp, gn, j, p);
+        add(gc, gcn, j, k);
         if (t === undefined) continue;
-        perf[t * c + j] += p;
-        cost[t * c + j] += Number.isNaN(k) ? 0 : k;
-        count[t * c + j]++;
+        add(perf, count, t * c + j, p);
+        add(cost, costCount, t * c + j, k);
       }
     }
     for (let j = 0; j < c; j++) {
       gp[j] = gn[j] ? gp[j] / gn[j] : Number.NaN;
-      gc[j] = gn[j] ? gc[j] / gn[j] : Number.NaN;
+      gc[j] = gcn[j] ? gc[j] / gcn[j] : Number.NaN;
     }
-    // A (task, candidate) cell with no outcome falls back to the candidate's global mean.
+    // A (task, candidate) cell with no known value falls back to the candidate's global mean (NaN if none).
     for (let t = 0; t < T; t++)
       for (let j = 0; j < c; j++) {
-        const n = count[t * c + j];
-        perf[t * c + j] = n ? perf[t * c + j] / n : gp[j];
-        cost[t * c + j] = n ? cost[t * c + j] / n : gc[j];
+        const at = t * c + j;
+        perf[at] = count[at] ? perf[at] / count[at] : gp[j];
+        cost[at] = costCount[at] ? cost[at] / costCount[at] : gc[j];
       }
     return new Priors(tasks, c, perf, cost, count, gp, gc, gn);
   }
