@@ -12,6 +12,7 @@ import {
   commaList,
   openStore,
   parseNameList,
+  parseNonNegative,
   parseParams,
   parseRouters,
   parseScenarios,
@@ -117,9 +118,7 @@ export function registerEval(program: Command): void {
       // With artifacts or policies only, train no router unless routers are named too.
       const routers = parseRouters(opts.routers, artifactFiles.length || policies.length ? [] : ROUTER_NAMES);
       const params = parseRouterParams(opts.param, routers);
-      const perCallLatencyMs = Number(opts.callLatencyMs);
-      if (!(perCallLatencyMs >= 0))
-        throw new UsageError(`--call-latency-ms: expected a number ≥ 0, got "${opts.callLatencyMs}"`);
+      const perCallLatencyMs = parseNonNegative(opts.callLatencyMs, "--call-latency-ms");
       const cv = parseCv(opts.cv, opts.cvSeed);
       if (cv && routers.length === 0 && policies.length === 0)
         throw new UsageError(
