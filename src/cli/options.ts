@@ -4,7 +4,6 @@ import { DEFAULT_DB, Store } from "../data/store.ts";
 import type { Split } from "../data/types.ts";
 import { SCENARIOS, type Scenario } from "../routing/objective.ts";
 import { ROUTER_NAMES, type RouterParams } from "../routing/registry.ts";
-import { GATEWAY_DATASET } from "../serve/labels.ts";
 
 /**
  * Option parsing shared by the commands: the store options, and flag values checked into numbers, lists and
@@ -33,31 +32,8 @@ export function parseSplit(value: string | undefined): Split | undefined {
   return value;
 }
 
-/**
- * The dataset a command works on: `--dataset` when given (it must exist); else the only one; else the first
- * one imported into the store (after `fusionkit demo`: llmrouter), skipping the gateway's feedback dataset
- * (it only complements the data a router was trained on).
- * A default among several is named on stderr, so the choice is never silent.
- */
-export function resolveDataset(store: Store, dataset: string | undefined): string {
-  const all = store.datasets();
-  if (dataset) {
-    if (!all.includes(dataset))
-      throw new UsageError(`dataset "${dataset}" is not in ${store.path} (have: ${all.join(", ") || "none"})`);
-    return dataset;
-  }
-  if (all.length === 0) throw new UsageError(`${store.path} holds no data; run "fusionkit import" first`);
-  if (all.length === 1) return all[0] as string;
-  const byImport = store.db
-    .prepare<[], { dataset: string }>("SELECT dataset FROM queries GROUP BY dataset ORDER BY MIN(rowid)")
-    .all()
-    .map((r) => r.dataset);
-  const chosen = byImport.find((d) => d !== GATEWAY_DATASET) ?? (byImport[0] as string);
-  process.stderr.write(
-    `note: ${store.path} holds several datasets (${all.join(", ")}); using "${chosen}", the first imported (choose with --dataset)\n`,
-  );
-  return chosen;
-}
+/** The dataset a command works on (`--dataset` or the store's default): see data/datasets.ts. */
+export { resolveDataset } from "../data/datasets.ts";
 
 /** A split the command needs must exist: say how to make it rather than fail on an empty table. */
 export function requireSplit(store: Store, dataset: string, split: Split | undefined): void {

@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import { GATEWAY_DATASET, GATEWAY_TASK } from "../data/datasets.ts";
 import { queryId } from "../data/ids.ts";
 import type { ProvidersConfig } from "../llm/providers.ts";
 
@@ -11,9 +12,6 @@ import type { ProvidersConfig } from "../llm/providers.ts";
  * feedback arrives (the outcome is the mean score of every labelled exchange of that query and model), and
  * importBatch by design refuses to change a stored outcome.
  */
-
-export const GATEWAY_DATASET = "gateway";
-export const GATEWAY_TASK = "gateway";
 
 /**
  * A label as routing data: the outcome of (query, model) it updated, with the mean label as performance. An

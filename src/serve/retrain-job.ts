@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { resolveDataset } from "../cli/options.ts";
+import { GATEWAY_DATASET, resolveDataset } from "../data/datasets.ts";
 import { Store } from "../data/store.ts";
 import {
   artifactEmbedder,
@@ -16,7 +16,6 @@ import { type Knob, rank, rowsUnderKnob, scaleFor } from "../routing/objective.t
 import type { RouteQuery } from "../routing/router.ts";
 import { subset } from "../routing/tuning.ts";
 import { decide, type HeldOutRow, retrainRows, scoreHeldOut } from "./heldout.ts";
-import { GATEWAY_DATASET } from "./labels.ts";
 import { type RetrainRecord, recordRetrain, retrainRecords } from "./retrains.ts";
 
 /**

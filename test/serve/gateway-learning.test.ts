@@ -3,8 +3,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
+import { GATEWAY_DATASET } from "../../src/data/datasets.ts";
 import { Store } from "../../src/data/store.ts";
-import { GATEWAY_DATASET } from "../../src/serve/labels.ts";
 import { tempDir } from "../helpers.ts";
 import { type Proc, runCli, startFakeProcess, startGatewayProcess } from "./support/procs.ts";
 

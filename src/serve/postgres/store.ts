@@ -1,9 +1,10 @@
 import pg from "pg";
+import { GATEWAY_DATASET, GATEWAY_TASK } from "../../data/datasets.ts";
 import { UsageError } from "../../data/errors.ts";
 import { queryId } from "../../data/ids.ts";
 import { fromArtifact, type LoadedArtifact, toArtifact } from "../../routing/artifacts.ts";
 import { ANY_ROUTER, type GatewayStore } from "../gateway-store.ts";
-import { FeedbackError, GATEWAY_DATASET, GATEWAY_TASK, HAS_TEXT, type LabelResult } from "../labels.ts";
+import { FeedbackError, HAS_TEXT, type LabelResult } from "../labels.ts";
 import { EXCHANGE_COLUMNS, type Exchange } from "../log.ts";
 import { PostgresKeys } from "./keys.ts";
 import { migratePostgres } from "./migrations.ts";
