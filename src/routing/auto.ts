@@ -1,6 +1,6 @@
 import { apgr, strongWeak, twoModelCurve } from "../eval/metrics.ts";
 import { Rng } from "../util/prng.ts";
-import { meanFinite, stratifiedFolds } from "./math.ts";
+import { meanFinite, rowsByTask, stratifiedFolds } from "./math.ts";
 import { QueryMemory, type QueryMemoryState, type Recall } from "./memory.ts";
 import { DEFAULT_KNOB, type Knob, lambdaGrid, type Scenario } from "./objective.ts";
 import { Priors, type PriorsState } from "./priors.ts";
@@ -225,13 +225,8 @@ export class AutoRouter implements Router {
     this.stack = fitStack(stackInputs, data.performance, c, all);
 
     const learned = [...this.bases, ...(this.bases.length > 1 ? [MEAN] : []), STACK];
-    const byTask = new Map<string, number[]>();
-    data.queries.forEach((q, i) => {
-      if (!q.task) return;
-      const rows = byTask.get(q.task) ?? [];
-      rows.push(i);
-      byTask.set(q.task, rows);
-    });
+    const byTask = rowsByTask(data.queries.map((q) => q.task));
+    byTask.delete(""); // a query without a task counts only towards the policy for unseen tasks
     const tasks = [...byTask].sort((a, b) => a[0].localeCompare(b[0]));
     const chooseFor = (knob: Knob): KnobChoices => {
       const realised = new Map<Policy, Float64Array>();
