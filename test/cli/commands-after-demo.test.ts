@@ -4,9 +4,9 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import Database from "better-sqlite3";
-import { fusionkit } from "../eval/cli-run.ts";
 import { REPO, tempDb, tempDir } from "../helpers.ts";
 import { startGatewayProcess } from "../serve/support/procs.ts";
+import { runCli } from "../support/cli.ts";
 
 /**
  * Issue 12 item 3: the commands of the README work on a store holding several datasets (as after
@@ -48,51 +48,41 @@ describe("commands on a store with several datasets (as after the demo)", () => 
   const db = tempDb();
   before(async () => {
     for (const d of ["first", "second"]) {
-      const r = await fusionkit(["import", writeFile(`${d}.jsonl`, datasetLines(d)), "--db", db]);
+      const r = await runCli(["import", writeFile(`${d}.jsonl`, datasetLines(d)), "--db", db]);
       assert.equal(r.code, 0, r.stderr);
     }
   });
 
   test("stats and train without --dataset use the first imported dataset and say so", async () => {
-    const s = await fusionkit(["stats", "--db", db, "--split", "test"]);
+    const s = await runCli(["stats", "--db", db, "--split", "test"]);
     assert.equal(s.code, 0, s.stderr);
     assert.match(s.stderr, /holds several datasets \(first, second\); using "first", the first imported/);
     assert.match(s.stdout, /^first, split test: 4 queries × 2 candidates/);
 
     const out = join(tempDir(), "router.json");
-    const t = await fusionkit(["train", "--router", "knn", "--embedder", "hash", "--db", db, "--out", out]);
+    const t = await runCli(["train", "--router", "knn", "--embedder", "hash", "--db", db, "--out", out]);
     assert.equal(t.code, 0, t.stderr);
     assert.match(t.stdout, /trained knn .* on 8 queries/);
     assert.match(t.stdout, /as "first\/knn"/);
 
     // --dataset still picks any of them.
-    const second = await fusionkit(["stats", "--db", db, "--dataset", "second", "--json"]);
+    const second = await runCli(["stats", "--db", db, "--dataset", "second", "--json"]);
     assert.equal(JSON.parse(second.stdout).dataset, "second");
   });
 
   test("--scenario llm-judge on data without judge scores is an error, not performance-first in disguise", async () => {
-    const e = await fusionkit(["eval", "--db", db, "--routers", "knn", "--embedder", "hash", "--scenario", "judge"]);
+    const e = await runCli(["eval", "--db", db, "--routers", "knn", "--embedder", "hash", "--scenario", "judge"]);
     assert.equal(e.code, 2, e.stderr);
     assert.match(e.stderr, /scenario llm-judge needs LLM-judge scores, and the test split of dataset "first" has none/);
     noStack(e.stderr);
-    const t = await fusionkit([
-      "train",
-      "--router",
-      "knn",
-      "--db",
-      db,
-      "--scenario",
-      "llm-judge",
-      "--embedder",
-      "hash",
-    ]);
+    const t = await runCli(["train", "--router", "knn", "--db", db, "--scenario", "llm-judge", "--embedder", "hash"]);
     assert.equal(t.code, 2, t.stderr);
     assert.match(t.stderr, /the train split of dataset "first" has none; score responses with "fusionkit judge/);
 
     const artifact = join(tempDir(), "r.json");
-    const ok = await fusionkit(["train", "--router", "knn", "--db", db, "--embedder", "hash", "--out", artifact]);
+    const ok = await runCli(["train", "--router", "knn", "--db", db, "--embedder", "hash", "--out", artifact]);
     assert.equal(ok.code, 0, ok.stderr);
-    const r = await fusionkit(["route", "math question", "--router-artifact", artifact, "--scenario", "llm-judge"]);
+    const r = await runCli(["route", "math question", "--router-artifact", artifact, "--scenario", "llm-judge"]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /was trained on data without any/);
   });
@@ -106,8 +96,8 @@ describe("commands on a store with several datasets (as after the demo)", () => 
       ]),
     ];
     const f = writeFile("traffic.jsonl", traffic.map((l) => JSON.stringify(l)).join("\n"));
-    assert.equal((await fusionkit(["import", f, "--db", db])).code, 0);
-    const only = await fusionkit([
+    assert.equal((await runCli(["import", f, "--db", db])).code, 0);
+    const only = await runCli([
       "train",
       "--router",
       "knn",
@@ -124,7 +114,7 @@ describe("commands on a store with several datasets (as after the demo)", () => 
     assert.equal(only.code, 0, only.stderr);
     assert.deepEqual(JSON.parse(only.stdout).candidates, ["small"], "traffic alone knows only the model that served");
     const out = join(tempDir(), "merged.json");
-    const merged = await fusionkit([
+    const merged = await runCli([
       "train",
       "--router",
       "knn",
@@ -149,14 +139,14 @@ describe("commands on a store with several datasets (as after the demo)", () => 
     assert.equal(s.trainQueries, 8 + 3);
     assert.equal(s.dataset, "first,traffic");
     assert.equal(s.storeId, "first+traffic/knn");
-    const unknown = await fusionkit(["train", "--router", "knn", "--db", db, "--dataset", "first,nope"]);
+    const unknown = await runCli(["train", "--router", "knn", "--db", db, "--dataset", "first,nope"]);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /dataset "nope" is not in/);
   });
 
   test("serve without --router among several stored auto routers (one per dataset, as the demo saves) serves the first imported dataset's", async () => {
     for (const d of ["first", "second"]) {
-      const t = await fusionkit([
+      const t = await runCli([
         "train",
         "--embedder",
         "hash",
@@ -204,8 +194,8 @@ describe("commands on a store with several datasets (as after the demo)", () => 
 
 test("stats --split test on an unsplit dataset: a clear message and exit 2, no stack trace", async () => {
   const db = tempDb();
-  assert.equal((await fusionkit(["import", writeFile("u.jsonl", datasetLines("plain", false)), "--db", db])).code, 0);
-  const r = await fusionkit(["stats", "--db", db, "--split", "test"]);
+  assert.equal((await runCli(["import", writeFile("u.jsonl", datasetLines("plain", false)), "--db", db])).code, 0);
+  const r = await runCli(["stats", "--db", db, "--split", "test"]);
   assert.equal(r.code, 2, r.stderr);
   assert.match(
     r.stderr,
@@ -227,7 +217,7 @@ describe("canonical JSONL outcome fields", () => {
         .map((l) => JSON.stringify(l))
         .join("\n"),
     );
-    const r = await fusionkit(["import", f, "--db", db]);
+    const r = await runCli(["import", f, "--db", db]);
     assert.equal(r.code, 2);
     assert.match(
       r.stderr,
@@ -256,7 +246,7 @@ describe("canonical JSONL outcome fields", () => {
         .map((l) => JSON.stringify(l))
         .join("\n"),
     );
-    const r = await fusionkit(["import", f, "--db", db]);
+    const r = await runCli(["import", f, "--db", db]);
     assert.equal(r.code, 0, r.stderr);
     const d = new Database(db, { readonly: true });
     const rows = d.prepare("SELECT query_id, cost, input_tokens FROM outcomes ORDER BY query_id").all() as Array<{

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { fusionkit } from "../eval/cli-run.ts";
 import { tempDb, tempDir } from "../helpers.ts";
 import { xmlProblem } from "../report/xml-check.ts";
+import { runCli } from "../support/cli.ts";
 
 // The README's first command, on a reduced setting: both bundled datasets, the fast hashed embedder and
 // three routers instead of USE and all of them (the full run is timed in the README/report, not here).
@@ -12,7 +12,7 @@ test("demo: imports the bundled data, evaluates, prints the comparison, writes r
   const db = tempDb();
   const out = join(tempDir(), "reports");
   const args = ["demo", "--db", db, "--out", out, "--embedder", "hash", "--routers", "best-single,best-per-task,knn"];
-  const first = await fusionkit(args);
+  const first = await runCli(args);
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stderr, /llmrouter: imported 6108 queries, 54972 outcomes/);
   assert.match(first.stderr, /routeprofile: no split in the source; seeded split 480 train \/ 120 test/);
@@ -42,7 +42,7 @@ test("demo: imports the bundled data, evaluates, prints the comparison, writes r
   }
 
   // Second run: nothing imported or split again, same numbers.
-  const second = await fusionkit(args);
+  const second = await runCli(args);
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stderr, /llmrouter: already in /);
   assert.match(second.stderr, /routeprofile: already in /);
@@ -52,7 +52,7 @@ test("demo: imports the bundled data, evaluates, prints the comparison, writes r
 });
 
 test("demo: an unknown bundled dataset is a clear error", async () => {
-  const r = await fusionkit(["demo", "--db", tempDb(), "--datasets", "mmlu"]);
+  const r = await runCli(["demo", "--db", tempDb(), "--datasets", "mmlu"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--datasets: no bundled dataset "mmlu" \(bundled: llmrouter, routeprofile\)/);
 });

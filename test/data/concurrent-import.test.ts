@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { Store } from "../../src/data/store.ts";
-import { fusionkit } from "../eval/cli-run.ts";
 import { REPO, tempDb } from "../helpers.ts";
+import { runCli } from "../support/cli.ts";
 
 /**
  * Issue 8 cases 2 and 6: writers on one store wait for each other instead of failing with SQLITE_BUSY.
@@ -26,7 +26,7 @@ function counts(db: string) {
 
 test("three imports of the same data at once all succeed and store it once", async () => {
   const db = tempDb();
-  const runs = await Promise.all([1, 2, 3].map(() => fusionkit(["import", ROUTEPROFILE, "--db", db, "--json"])));
+  const runs = await Promise.all([1, 2, 3].map(() => runCli(["import", ROUTEPROFILE, "--db", db, "--json"])));
   for (const r of runs) assert.equal(r.code, 0, r.stderr);
   const added = runs.map((r) => (JSON.parse(r.stdout) as Array<{ outcomesAdded: number }>)[0]?.outcomesAdded);
   // Exactly one process wrote the rows; the others found them stored and unchanged.
@@ -40,8 +40,8 @@ test("three imports of the same data at once all succeed and store it once", asy
 test("two imports of different data into a new file at once both land", async () => {
   const db = tempDb();
   const [a, b] = await Promise.all([
-    fusionkit(["import", ROUTEPROFILE, "--db", db]),
-    fusionkit(["import", join(REPO, "test/fixtures/fusionbench/csv"), "--db", db]),
+    runCli(["import", ROUTEPROFILE, "--db", db]),
+    runCli(["import", join(REPO, "test/fixtures/fusionbench/csv"), "--db", db]),
   ]);
   assert.equal(a.code, 0, a.stderr);
   assert.equal(b.code, 0, b.stderr);

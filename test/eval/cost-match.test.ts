@@ -15,7 +15,7 @@ import type { EvalResult } from "../../src/eval/evaluate.ts";
 import type { OutcomeMatrix } from "../../src/eval/metrics.ts";
 import { Rng } from "../../src/util/prng.ts";
 import { REPO, tempDb, tempDir } from "../helpers.ts";
-import { fusionkit } from "./cli-run.ts";
+import { runCli } from "../support/cli.ts";
 
 const close = (a: number | undefined, b: number, msg?: string) =>
   assert.ok(a !== undefined && Math.abs(a - b) < 1e-12, msg ?? `${a} ≠ ${b}`);
@@ -224,10 +224,10 @@ test("costMatchSummary: the cost floor is each query's cheapest candidate, not e
 test("fusionkit eval --json on RouteProfile: cost-match fields agree with the frontier and the bounds, report section and plot written", async () => {
   const db = tempDb();
   const reportDir = join(tempDir(), "report");
-  const imp = await fusionkit(["import", join(REPO, "data/routeprofile"), "--db", db]);
+  const imp = await runCli(["import", join(REPO, "data/routeprofile"), "--db", db]);
   assert.equal(imp.code, 0, imp.stderr);
-  assert.equal((await fusionkit(["split", "--db", db, "--seed", "7"])).code, 0);
-  const run = await fusionkit([
+  assert.equal((await runCli(["split", "--db", db, "--seed", "7"])).code, 0);
+  const run = await runCli([
     "eval",
     ...["--db", db, "--embedder", "hash", "--routers", "best-single,best-per-task,linear"],
     ...["--scenario", "performance,balance,cost", "--report-dir", reportDir, "--json"],

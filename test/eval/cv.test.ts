@@ -8,7 +8,7 @@ import { stratifiedFolds } from "../../src/routing/math.ts";
 import { subset } from "../../src/routing/tuning.ts";
 import { Rng } from "../../src/util/prng.ts";
 import { REPO, tempDb, tempDir } from "../helpers.ts";
-import { fusionkit } from "./cli-run.ts";
+import { runCli } from "../support/cli.ts";
 import { ConstantRouter, set, TaskMeanRouter } from "./tiny.ts";
 
 test("spread: mean and sample standard deviation over folds, NaN folds skipped", () => {
@@ -81,8 +81,8 @@ test("crossValidateRouters: each fold is the held-out evaluation of a router fit
 test("fusionkit eval --cv: mean ± sd over folds beside the test score in JSON, table and report", async () => {
   const db = tempDb();
   const reportDir = join(tempDir(), "report");
-  assert.equal((await fusionkit(["import", join(REPO, "data/routeprofile"), "--db", db])).code, 0);
-  assert.equal((await fusionkit(["split", "--db", db, "--seed", "7"])).code, 0);
+  assert.equal((await runCli(["import", join(REPO, "data/routeprofile"), "--db", db])).code, 0);
+  assert.equal((await runCli(["split", "--db", db, "--seed", "7"])).code, 0);
   const args = [
     "eval",
     "--db",
@@ -94,7 +94,7 @@ test("fusionkit eval --cv: mean ± sd over folds beside the test score in JSON, 
     "--scenario",
     "performance",
   ];
-  const run = await fusionkit([...args, "--cv", "3", "--report-dir", reportDir, "--json"]);
+  const run = await runCli([...args, "--cv", "3", "--report-dir", reportDir, "--json"]);
   assert.equal(run.code, 0, run.stderr);
   const r = JSON.parse(run.stdout) as {
     trainQueries: number;
@@ -121,12 +121,12 @@ test("fusionkit eval --cv: mean ± sd over folds beside the test score in JSON, 
   const md = readFileSync(join(reportDir, "report.md"), "utf8");
   assert.match(md, /\| CV perf \|/);
   assert.match(md, /3-fold cross-validation on the train split/);
-  const table = await fusionkit([...args, "--cv", "--no-report"]);
+  const table = await runCli([...args, "--cv", "--no-report"]);
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /CV perf/);
   assert.match(table.stdout, /knn +performance-first +\d\.\d{3} +\d\.\d{3} ± \d\.\d{3}/);
   assert.match(table.stderr, /cross-validation fold 5\/5/, "--cv alone means 5 folds");
-  const bad = await fusionkit([...args, "--cv", "1"]);
+  const bad = await runCli([...args, "--cv", "1"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--cv: expected a number of folds ≥ 2, got "1"/);
 });

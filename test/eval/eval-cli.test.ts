@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { before, test } from "node:test";
 import { REPO, tempDb, tempDir } from "../helpers.ts";
 import { xmlProblem } from "../report/xml-check.ts";
-import { fusionkit } from "./cli-run.ts";
+import { runCli } from "../support/cli.ts";
 
 // The bundled RouteProfile data (600 real queries × 8 models, no split of its own), seeded 80/20 split.
 const db = tempDb();
@@ -40,11 +40,11 @@ interface EvalJson {
 let result: EvalJson;
 
 before(async () => {
-  const imp = await fusionkit(["import", join(REPO, "data/routeprofile"), "--db", db]);
+  const imp = await runCli(["import", join(REPO, "data/routeprofile"), "--db", db]);
   assert.equal(imp.code, 0, imp.stderr);
-  const split = await fusionkit(["split", "--db", db, "--seed", "7"]);
+  const split = await runCli(["split", "--db", db, "--seed", "7"]);
   assert.equal(split.code, 0, split.stderr);
-  const run = await fusionkit([
+  const run = await runCli([
     "eval",
     "--db",
     db,
@@ -63,7 +63,7 @@ before(async () => {
 });
 
 test("eval --json: baselines agree with `fusionkit stats` on the same split", async () => {
-  const stats = await fusionkit(["stats", "--db", db, "--split", "test", "--json"]);
+  const stats = await runCli(["stats", "--db", db, "--split", "test", "--json"]);
   assert.equal(stats.code, 0, stats.stderr);
   const s = JSON.parse(stats.stdout) as {
     queries: number;
@@ -153,13 +153,13 @@ test("eval writes the report folder: Markdown and well-formed SVG plots", () => 
 });
 
 test("eval: bad flags and missing splits are clear errors (exit 2)", async () => {
-  const badScenario = await fusionkit(["eval", "--db", db, "--scenario", "speed", "--no-report"]);
+  const badScenario = await runCli(["eval", "--db", db, "--scenario", "speed", "--no-report"]);
   assert.equal(badScenario.code, 2);
   assert.match(
     badScenario.stderr,
     /--scenario: unknown scenario "speed" \(known: performance-first, balance, cost-first, llm-judge/,
   );
-  const badRouter = await fusionkit(["eval", "--db", db, "--routers", "knn,oracle-peek", "--no-report"]);
+  const badRouter = await runCli(["eval", "--db", db, "--routers", "knn,oracle-peek", "--no-report"]);
   assert.equal(badRouter.code, 2);
   assert.match(badRouter.stderr, /--routers: unknown router "oracle-peek" \(known: random, cheapest/);
   const badParams: Array<[string[], RegExp]> = [
@@ -172,14 +172,14 @@ test("eval: bad flags and missing splits are clear errors (exit 2)", async () =>
     [["--param", "knn.k=ten"], /--param: router "knn": parameter "k": expected a number, got "ten"/],
   ];
   for (const [flags, message] of badParams) {
-    const bad = await fusionkit(["eval", "--db", db, "--routers", "knn", ...flags, "--no-report"]);
+    const bad = await runCli(["eval", "--db", db, "--routers", "knn", ...flags, "--no-report"]);
     assert.equal(bad.code, 2, flags.join(" "));
     assert.match(bad.stderr, message);
   }
   const fresh = tempDb();
-  const imp = await fusionkit(["import", join(REPO, "data/routeprofile"), "--db", fresh]);
+  const imp = await runCli(["import", join(REPO, "data/routeprofile"), "--db", fresh]);
   assert.equal(imp.code, 0, imp.stderr);
-  const noSplit = await fusionkit(["eval", "--db", fresh, "--embedder", "hash", "--no-report"]);
+  const noSplit = await runCli(["eval", "--db", fresh, "--embedder", "hash", "--no-report"]);
   assert.equal(noSplit.code, 2);
   assert.match(
     noSplit.stderr,
@@ -189,7 +189,7 @@ test("eval: bad flags and missing splits are clear errors (exit 2)", async () =>
 
 test("eval --param router.name=value: the named router is trained with it", async () => {
   const args = ["eval", "--db", db, "--embedder", "hash", "--routers", "knn", "--scenario", "performance"];
-  const run = await fusionkit([...args, "--param", "knn.k=1", "--param", "knn.shrink=0", "--no-report", "--json"]);
+  const run = await runCli([...args, "--param", "knn.k=1", "--param", "knn.shrink=0", "--no-report", "--json"]);
   assert.equal(run.code, 0, run.stderr);
   const one = (JSON.parse(run.stdout) as EvalJson).routers[0];
   const byDefault = result.routers.find((r) => r.name === "knn" && r.scenario === "performance-first");
@@ -200,10 +200,10 @@ test("eval --param router.name=value: the named router is trained with it", asyn
 
 test("eval --artifacts: a router trained by `fusionkit train` in another process scores the same, without training", async () => {
   const artifact = join(tempDir(), "knn.json");
-  const train = await fusionkit(["train", "--db", db, "--router", "knn", "--embedder", "hash", "--out", artifact]);
+  const train = await runCli(["train", "--db", db, "--router", "knn", "--embedder", "hash", "--out", artifact]);
   assert.equal(train.code, 0, train.stderr);
   // No --embedder: the artifact's own embedder (hash-1024) is used.
-  const run = await fusionkit([
+  const run = await runCli([
     "eval",
     "--db",
     db,
@@ -231,16 +231,7 @@ test("eval --artifacts: a router trained by `fusionkit train` in another process
   assert.equal(loaded.cost, trained.cost);
   assert.deepEqual(loaded.usage, trained.usage);
 
-  const mismatch = await fusionkit([
-    "eval",
-    "--db",
-    db,
-    "--artifacts",
-    artifact,
-    "--embedder",
-    "hash:256",
-    "--no-report",
-  ]);
+  const mismatch = await runCli(["eval", "--db", db, "--artifacts", artifact, "--embedder", "hash:256", "--no-report"]);
   assert.equal(mismatch.code, 2);
   assert.match(
     mismatch.stderr,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import { REPO, tempDb } from "../helpers.ts";
-import { fusionkit } from "./cli-run.ts";
+import { runCli } from "../support/cli.ts";
 
 interface PolicyRow {
   name: string;
@@ -25,10 +25,10 @@ interface PolicyRow {
 
 test("fusionkit eval --policies cascade,vote: replayed on RouteProfile's recorded responses, in the routers' JSON with CV", async () => {
   const db = tempDb();
-  assert.equal((await fusionkit(["import", join(REPO, "data/routeprofile"), "--db", db])).code, 0);
-  assert.equal((await fusionkit(["split", "--db", db, "--seed", "42"])).code, 0);
+  assert.equal((await runCli(["import", join(REPO, "data/routeprofile"), "--db", db])).code, 0);
+  assert.equal((await runCli(["split", "--db", db, "--seed", "42"])).code, 0);
   const args = ["eval", "--db", db, "--embedder", "hash", "--routers", "best-single", "--no-report"];
-  const run = await fusionkit([
+  const run = await runCli([
     ...args,
     "--policies",
     "cascade,vote",
@@ -76,15 +76,15 @@ test("fusionkit eval --policies cascade,vote: replayed on RouteProfile's recorde
   const cascade = r.cv.routers.find((x) => x.name === "cascade");
   assert.ok(cascade && cascade.pooled.performance > 0 && r.cv.pooledBestSingle.cost > 0);
 
-  const bad = await fusionkit([...args, "--policies", "cascade,magic"]);
+  const bad = await runCli([...args, "--policies", "cascade,magic"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--policies: unknown policy "magic" \(known: cascade, vote\)/);
 
   // Data without responses cannot replay answers: a clear usage error, not a silent degenerate cascade.
   const mmlu = tempDb();
-  assert.equal((await fusionkit(["import", join(REPO, "test/fixtures/routellm/mmlu"), "--db", mmlu])).code, 0);
-  assert.equal((await fusionkit(["split", "--db", mmlu, "--seed", "1"])).code, 0);
-  const none = await fusionkit(["eval", "--db", mmlu, "--embedder", "hash", "--policies", "cascade", "--no-report"]);
+  assert.equal((await runCli(["import", join(REPO, "test/fixtures/routellm/mmlu"), "--db", mmlu])).code, 0);
+  assert.equal((await runCli(["split", "--db", mmlu, "--seed", "1"])).code, 0);
+  const none = await runCli(["eval", "--db", mmlu, "--embedder", "hash", "--policies", "cascade", "--no-report"]);
   assert.equal(none.code, 2, none.stderr);
   assert.match(none.stderr, /--policies: dataset "\S+" has no recorded responses/);
 });

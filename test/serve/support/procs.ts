@@ -107,25 +107,5 @@ export function startGatewayProcess(args: string[], env: NodeJS.ProcessEnv = {},
   );
 }
 
-/** Run a fusionkit CLI command to completion. */
-export function runCli(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-  cwd = REPO,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(REPO, "bin/fusionkit.js"), ...args], {
-      cwd,
-      env: { ...process.env, ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Run a fusionkit CLI command to completion (the one helper for every test: test/support/cli.ts). */
+export { runCli } from "../../support/cli.ts";
