@@ -1,3 +1,4 @@
+import type { Knob } from "./objective.ts";
 import type { CandidateInfo, Prediction, RouteQuery, Router, TrainingSet } from "./router.ts";
 
 interface JudgeState {
@@ -19,6 +20,11 @@ export class WithJudge implements Router {
 
   get name(): string {
     return this.main.name;
+  }
+
+  /** Whether the router was trained on data with judge scores, so its predictions carry a judge head. */
+  get hasJudgeHead(): boolean {
+    return this.judge !== null;
   }
 
   fit(data: TrainingSet): void {
@@ -56,4 +62,18 @@ export class WithJudge implements Router {
       this.judge.restore(s.judge, candidates);
     }
   }
+}
+
+/** Whether predictions of `router` carry LLM-judge scores (every registry router is a WithJudge). */
+export function predictsJudge(router: Router): boolean {
+  return router instanceof WithJudge && router.hasJudgeHead;
+}
+
+/**
+ * Why `knob` cannot rank `router`'s predictions, or null when it can: llm-judge on a router without a judge
+ * head would silently rank by performance (objective.ts), so `route` and the gateway refuse it instead.
+ */
+export function judgeKnobProblem(knob: Knob, router: Router, source: string): string | null {
+  if (!("scenario" in knob) || knob.scenario !== "llm-judge" || predictsJudge(router)) return null;
+  return `scenario llm-judge ranks by predicted LLM-judge scores, and router ${source} was trained on data without any; choose another scenario or retrain after "fusionkit judge"`;
 }

@@ -1,6 +1,7 @@
 import { UsageError } from "../data/errors.ts";
 import { artifactEmbedder, type LoadedArtifact } from "./artifacts.ts";
 import { toRouteQuery } from "./dataset.ts";
+import { judgeKnobProblem } from "./judge.ts";
 import { type Knob, rank, rowsUnderKnob, scaleFor } from "./objective.ts";
 import type { RankedCandidate, RouteQuery } from "./router.ts";
 
@@ -26,13 +27,10 @@ export async function routeQuery(
   o: RouteQueryOptions = {},
 ): Promise<RoutedQuery> {
   const knob = o.knob ?? loaded.knob;
+  const problem = judgeKnobProblem(knob, loaded.router, loaded.source);
+  if (problem) throw new UsageError(problem);
   const query = await toRouteQuery(text, { task: o.task ?? null, domain: o.domain ?? null }, artifactEmbedder(loaded));
   const pred = loaded.router.predict([query], { explain: true });
-  // Without judge predictions llm-judge would silently rank by performance: say so instead.
-  if ("scenario" in knob && knob.scenario === "llm-judge" && !pred.judge)
-    throw new UsageError(
-      `scenario llm-judge ranks by predicted LLM-judge scores, and router ${loaded.source} was trained on data without any; choose another scenario or retrain after "fusionkit judge"`,
-    );
   const [row] = rowsUnderKnob(pred, knob, loaded.candidates.length);
   const ranked = rank(row, loaded.candidateInfo, knob, scaleFor(loaded.scales, query.task));
   return { query, knob, ranked };

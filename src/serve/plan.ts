@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Mode } from "../data/types.ts";
+import { judgeKnobProblem } from "../routing/judge.ts";
 import type { RankedCandidate } from "../routing/router.ts";
 import { needsOf, unfit } from "./capabilities.ts";
 import { type RouteOn, routingText } from "./conversation.ts";
@@ -86,6 +87,14 @@ export async function planRequest(d: PlanDeps, body: ChatBody, headers: Incoming
   }
 
   const knob = body.knobs.knob ?? virtual.knob;
+  // As `fusionkit route` does: llm-judge without a judge head would silently rank by performance.
+  const judgeProblem = judgeKnobProblem(knob, virtual.router.router, virtual.router.artifact);
+  if (judgeProblem)
+    throw badRequest(
+      `${virtual.name}: ${judgeProblem}`,
+      "scenario_unavailable",
+      body.knobs.knob ? "fusionkit.scenario" : "model",
+    );
   const task = body.knobs.task;
   const allowed = body.knobs.models;
   const maxCost = body.knobs.maxCost;

@@ -7,6 +7,7 @@ import { UsageError } from "../../data/errors.ts";
 import type { Store } from "../../data/store.ts";
 import { loadProviders, type ProvidersConfig } from "../../llm/providers.ts";
 import { storedRouterIds } from "../../routing/artifacts.ts";
+import { judgeKnobProblem } from "../../routing/judge.ts";
 import { parseKnob, SCENARIOS } from "../../routing/objective.ts";
 import { loadPolicy } from "../../routing/policy-artifacts.ts";
 import { DEFAULT_ROUTER } from "../../routing/registry.ts";
@@ -472,6 +473,7 @@ async function buildVirtuals(f: ServeSettings, store: GatewayStore, local: Store
     parseInteger(f.decisionCache, "--decision-cache", 0),
   );
   const virtuals: VirtualModel[] = [];
+  let builtInJudge: VirtualModel | null = null;
   const first = routers.values().next().value;
   if (first) {
     virtuals.push({
@@ -479,8 +481,11 @@ async function buildVirtuals(f: ServeSettings, store: GatewayStore, local: Store
       router: first,
       knob: f.scenario || f.lambda ? parseKnob(f.scenario, f.lambda) : first.knob,
     });
-    for (const s of Object.keys(SCENARIOS))
-      virtuals.push({ name: `fusionkit/${s}`, router: first, knob: { scenario: s as "balance" } });
+    for (const s of Object.keys(SCENARIOS)) {
+      const v: VirtualModel = { name: `fusionkit/${s}`, router: first, knob: { scenario: s as "balance" } };
+      virtuals.push(v);
+      if (s === "llm-judge") builtInJudge = v;
+    }
     for (const [label, r] of routers)
       if (r !== first) virtuals.push({ name: `fusionkit/${label}`, router: r, knob: r.knob });
   } else if (f.variant.length || f.scenario || f.lambda)
@@ -490,6 +495,13 @@ async function buildVirtuals(f: ServeSettings, store: GatewayStore, local: Store
     const i = virtuals.findIndex((x) => x.name === v.name);
     if (i >= 0) virtuals[i] = v;
     else virtuals.push(v);
+  }
+  // A configured llm-judge knob on a router without a judge head is refused here; the built-in
+  // fusionkit/llm-judge stays listed and answers a request with a 400 saying why (serve/plan.ts).
+  for (const v of virtuals) {
+    if (v === builtInJudge) continue;
+    const problem = judgeKnobProblem(v.knob, v.router.router, v.router.artifact);
+    if (problem) throw new UsageError(`${v.name}: ${problem}`);
   }
   return virtuals;
 }
