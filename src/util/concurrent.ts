@@ -2,6 +2,8 @@
  * `work(item, i)` for each item, at most `concurrency` at a time (at least one), started in order. Once
  * `signal` aborts, or once a call has thrown, no further item is started; the first error is thrown, after
  * the calls in flight have ended.
+ * Hand-written rather than p-limit (not a dependency): p-limit keeps starting queued calls after one has thrown
+ * and takes no AbortSignal.
  */
 export async function forEachConcurrently<T>(
   items: readonly T[],
