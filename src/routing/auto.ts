@@ -2,7 +2,16 @@ import { apgr, strongWeak, twoModelCurve } from "../eval/metrics.ts";
 import { Rng } from "../util/prng.ts";
 import { meanFinite, rowsByTask, stratifiedFolds } from "./math.ts";
 import { QueryMemory, type QueryMemoryState, type Recall } from "./memory.ts";
-import { DEFAULT_KNOB, type Knob, lambdaGrid, type Scenario } from "./objective.ts";
+import {
+  DEFAULT_KNOB,
+  type Knob,
+  lambdaGrid,
+  learnScales,
+  SCENARIOS,
+  type ScalesState,
+  type Scenario,
+  scaleFor,
+} from "./objective.ts";
 import { Priors, type PriorsState } from "./priors.ts";
 import type { CandidateInfo, Prediction, RouteQuery, Router, TrainingSet } from "./router.ts";
 import { applyStack, checkStackWeights, fitStack, type StackWeights } from "./stack.ts";
@@ -61,6 +70,12 @@ const BEST_SINGLE = "best-single";
 const MEAN = "mean";
 const STACK = "stack";
 const RESERVED = new Set(["auto", TASK_BEST, BEST_SINGLE, MEAN, STACK]);
+/**
+ * "only:<candidate key>": always that candidate (its prediction is the task prior for it and −∞ for the
+ * others, so the ranking picks nothing else: onlyColumn). An option under the scenarios that min–max normalise, where
+ * the candidate with the best realised reward need not be task-best's pick (see `chooseFor` in fit).
+ */
+const ONLY = "only:";
 
 /**
  * From this many training queries on, auto cross-fits with 3 folds instead of 5: each row still gets one
@@ -150,6 +165,8 @@ export class AutoRouter implements Router {
   private ranking: Policy | null = null;
   private readonly useMemory: boolean;
   private memory: QueryMemory | null = null;
+  /** Candidate keys in column order (an "only:" policy names its candidate by key). */
+  private candidateKeys: string[] = [];
 
   constructor(
     params: AutoParams,
@@ -169,6 +186,7 @@ export class AutoRouter implements Router {
   fit(data: TrainingSet): void {
     const n = data.queries.length;
     const c = data.candidates.length;
+    this.candidateKeys = data.candidates.map((x) => x.key);
     const oof = new Map<Policy, Prediction>();
     const blank = (): Prediction => ({ performance: new Float64Array(n * c), cost: new Float64Array(n * c) });
     for (const p of [TASK_BEST, BEST_SINGLE, ...this.bases]) oof.set(p, blank());
@@ -228,13 +246,39 @@ export class AutoRouter implements Router {
     const byTask = rowsByTask(data.queries.map((q) => q.task));
     byTask.delete(""); // a query without a task counts only towards the policy for unseen tasks
     const tasks = [...byTask].sort((a, b) => a[0].localeCompare(b[0]));
+    // Under a scenario that min–max normalises (balance, cost-first), evaluation scores a held-out set on that
+    // set's own per-task ranges, while a router ranks on the train split's: cost has a long tail, so one
+    // expensive query sets the range, and a smaller held-out set usually has a narrower one, weighing cost
+    // more than the ranking did. task-best can then lose to always calling one other candidate (RouteLLM GSM8K
+    // balance: the cheap model). So under those scenarios every policy's out-of-fold rows are scored on their
+    // fold's own ranges, and always calling each single candidate is an option.
+    const foldScales: ScalesState[] = Array.from({ length: k }, (_, f) => {
+      const rows = foldRows(f).outRows;
+      const part = subset(data, rows);
+      return learnScales(
+        part.queries.map((q) => q.task),
+        part.performance,
+        part.cost,
+        c,
+      );
+    });
+    const heldScale = (r: number) => scaleFor(foldScales[fold[r] as number] as ScalesState, data.queries[r].task);
+    const only = data.candidates.map((cand, j) => {
+      const name = `${ONLY}${cand.key}`;
+      const task = oof.get(TASK_BEST) as Prediction;
+      return { name, pred: { performance: onlyColumn(task.performance, c, j), cost: task.cost } };
+    });
     const chooseFor = (knob: Knob): KnobChoices => {
+      const normalised = "scenario" in knob && SCENARIOS[knob.scenario].beta > 0;
       const realised = new Map<Policy, Float64Array>();
-      for (const [p, pred] of oof) realised.set(p, realisedRows(pred, data, all, knob));
+      const score = (pred: Prediction) => realisedRows(pred, data, all, knob, normalised ? heldScale : undefined);
+      for (const [p, pred] of oof) realised.set(p, score(pred));
+      if (normalised) for (const o of only) realised.set(o.name, score(o.pred));
+      const fixed = normalised ? only.map((o) => o.name) : [];
       const perTask: Record<string, PolicyChoice> = {};
       for (const [task, rows] of tasks)
-        perTask[task] = this.choose(realised, rows, TASK_BEST, [BEST_SINGLE, ...learned]);
-      return { perTask, unseen: this.choose(realised, all, BEST_SINGLE, learned) };
+        perTask[task] = this.choose(realised, rows, TASK_BEST, [BEST_SINGLE, ...learned, ...fixed]);
+      return { perTask, unseen: this.choose(realised, all, BEST_SINGLE, [...learned, ...fixed]) };
     };
     const perf = chooseFor(DEFAULT_KNOB);
     this.perTask = perf.perTask;
@@ -362,7 +406,11 @@ export class AutoRouter implements Router {
       let out = policyCache.get(p);
       if (out) return out;
       if (p === TASK_BEST) out = prior();
-      else if (p === BEST_SINGLE) {
+      else if (p.startsWith(ONLY)) {
+        const j = this.candidateKeys.indexOf(p.slice(ONLY.length));
+        if (j < 0) throw new Error(`auto: policy "${p}" names no candidate of this router`);
+        out = onlyColumn(prior(), c, j);
+      } else if (p === BEST_SINGLE) {
         out = new Float64Array(n * c);
         for (let i = 0; i < n; i++) out.set(priors.globalPerf, i * c);
       } else if (p === MEAN) {
@@ -463,6 +511,7 @@ export class AutoRouter implements Router {
       throw new Error('artifact field "state": expected {bases, baseStates, perTask, unseen, priors}');
     this.bases = s.bases;
     this.baseParams = s.baseParams ?? {};
+    this.candidateKeys = candidates.map((x) => x.key);
     this.fitted = new Map();
     for (const [b, st] of Object.entries(s.baseStates)) {
       const router = this.create(b, this.baseParams[b] ?? {});
@@ -542,10 +591,23 @@ function describe(ch: PolicyChoice, task: string | null | undefined): string {
       ? "the mean of the base routers"
       : ch.policy === STACK
         ? "the logistic stack of the base routers and the task prior"
-        : ch.policy;
+        : ch.policy.startsWith(ONLY)
+          ? `always ${ch.policy.slice(ONLY.length)}`
+          : ch.policy;
   if (ch.policy === ch.fallback)
     return `${where} uses ${what} (no router beat it out of fold on ${ch.queries} train queries)`;
   return `${where} uses ${what}: out-of-fold ${ch.score.toFixed(3)} vs ${ch.fallback} ${ch.fallbackScore.toFixed(3)} (±${ch.se.toFixed(3)}) on ${ch.queries} train queries`;
+}
+
+/**
+ * Predictions (rows of c) keeping column j and putting every other at −∞, so the ranking chooses j under any
+ * knob; where j is unknown (no outcome) the others tie at −∞ and the cheapest goes (not NaN: a row with
+ * nothing known would choose nothing).
+ */
+function onlyColumn(rows: Float64Array, c: number, j: number): Float64Array {
+  const out = new Float64Array(rows.length).fill(Number.NEGATIVE_INFINITY);
+  for (let k = j; k < rows.length; k += c) out[k] = rows[k] as number;
+  return out;
 }
 
 /** Element-wise mean of predictions (performance; cost from the first). */

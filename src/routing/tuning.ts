@@ -1,4 +1,4 @@
-import { choose, DEFAULT_KNOB, type Knob, learnScales, objective, scaleFor } from "./objective.ts";
+import { choose, DEFAULT_KNOB, type Knob, learnScales, objective, type Scale, scaleFor } from "./objective.ts";
 import type { Prediction, TrainingSet } from "./router.ts";
 
 /** The rows of a training set as a smaller training set (for held-out tuning inside `fit`). */
@@ -24,13 +24,16 @@ export function subset(data: TrainingSet, rows: readonly number[]): TrainingSet 
 /**
  * Realised objective of the candidate a prediction chooses, per row: prediction row i belongs to data row
  * rows[i]; NaN where nothing was chosen or the chosen candidate has no outcome. With the default knob
- * this is the chosen candidate's performance.
+ * this is the chosen candidate's performance. Candidates are chosen with the scales of the whole of `data`
+ * (as a router fitted on it ranks); the outcome is scored on the same scales unless `scoreScale` gives the
+ * scale of a data row (auto scores each held-out fold on its own ranges, as evaluation scores a held set).
  */
 export function realisedRows(
   pred: Prediction,
   data: TrainingSet,
   rows: readonly number[],
   knob: Knob = DEFAULT_KNOB,
+  scoreScale?: (row: number) => Scale,
 ): Float64Array {
   const c = data.candidates.length;
   const tasks = rows.map((r) => data.queries[r].task);
@@ -45,7 +48,8 @@ export function realisedRows(
     const j = picks[i];
     if (j < 0) return Number.NaN;
     const p = data.performance[r * c + j];
-    return Number.isNaN(p) ? Number.NaN : objective(p, data.cost[r * c + j], knob, scaleFor(scales, tasks[i]));
+    if (Number.isNaN(p)) return Number.NaN;
+    return objective(p, data.cost[r * c + j], knob, scoreScale ? scoreScale(r) : scaleFor(scales, tasks[i]));
   });
 }
 

@@ -446,3 +446,57 @@ test("auto memory on two candidates: the strong/weak ranking score of a remember
   assert.ok((q[1] as number) - (q[0] as number) > 0.3, "the policy alone expects the strong model to gain");
   close((p[1] as number) - (p[0] as number), 1e-6 * ((q[1] as number) - (q[0] as number)), 1e-15);
 });
+
+test("auto under balance: always the cheap model when held-out ranges make it win, though task-best ranks big first", () => {
+  // One task, 50 train queries. "big" solves all at $0.010, but query 0 cost $0.100; "small" solves every other
+  // query at $0.001. On the train split's range [$0.001, $0.100] task-best ranks big first under balance:
+  // 0.5·1 − 0.5·(0.0118 − 0.001)/0.099 = 0.445 > small's 0.5·0.5 = 0.25. Scored as evaluation scores a held-out
+  // set, on its own ranges, the 4 inner folds without query 0 span [$0.001, $0.010], where big scores
+  // 0.5 − 0.5 = 0; in the fold with it big scores 0.5 − 0.5·0.009/0.099 on its 9 other queries and 0 on query
+  // 0: 9·0.4545/50 = 0.0818 out of fold, vs small's 0.25 (its cost is every range's minimum).
+  const rng = new Rng(3);
+  const candidates = [
+    { ...CANDIDATES[1], key: "big" },
+    { ...CANDIDATES[0], key: "small" },
+  ] as TrainingSet["candidates"];
+  const set = (n: number, outlier: boolean): TrainingSet => {
+    const queries = Array.from({ length: n }, (_, i) => ({ ...toyQuery("t", i % 2, rng), task: "t" }));
+    const performance = Float64Array.from(queries.flatMap((_, i) => [1, i % 2]));
+    const cost = Float64Array.from(queries.flatMap((_, i) => [outlier && i === 0 ? 0.1 : 0.01, 0.001]));
+    return { candidates, queries, performance, cost, judge: null };
+  };
+  const train = set(50, true);
+  const r = auto({ bases: [], memory: false });
+  r.fit(train);
+  const balance = r.choice("t", { scenario: "balance" });
+  assert.equal(balance.policy, "only:small");
+  assert.equal(balance.fallback, "task-best");
+  close(balance.score, 0.25, 1e-12);
+  close(balance.fallbackScore, (9 * (0.5 - (0.5 * 0.009) / 0.099)) / 50, 1e-12);
+  // Performance-first is not normalised: big (task-best) stays, and no "only:" policy is offered there.
+  assert.equal(r.choice("t").policy, "task-best");
+  // Scored on a held-out set without the expensive query, as `fusionkit eval` scores it.
+  const test = set(20, false);
+  const res = evaluateRouters(
+    train,
+    test,
+    [
+      { name: "best-per-task", create: () => createRouter("best-per-task", {}) as Router },
+      { name: "auto", create: () => auto({ bases: [], memory: false }) },
+    ],
+    { scenarios: ["performance-first", "balance"] },
+  );
+  const reward = (name: string, scenario: string) =>
+    res.routers.find((x) => x.name === name && x.scenario === scenario)?.reward as number;
+  close(reward("best-per-task", "balance"), 0, 1e-12);
+  close(reward("auto", "balance"), 0.25, 1e-12);
+  assert.equal(reward("auto", "performance-first"), reward("best-per-task", "performance-first"));
+  // Saved and restored, the choice and its explanation survive.
+  const copy = auto({ bases: [], memory: false });
+  copy.restore(JSON.parse(JSON.stringify(r.state())), candidates);
+  assert.deepEqual(copy.choice("t", { scenario: "balance" }), balance);
+  const pred = copy.predict([test.queries[0] as RouteQuery], { explain: true });
+  const under = predictionFor(pred, { scenario: "balance" });
+  assert.deepEqual([...under.performance], [Number.NEGATIVE_INFINITY, 0.5]);
+  assert.match(under.reasons?.[1] ?? "", /task "t" uses always small: out-of-fold 0\.250 vs task-best 0\.082/);
+});
