@@ -44,9 +44,10 @@ export function registerRoute(program: Command): void {
             ranked.map((r, i) => [
               String(i + 1),
               r.key,
-              r.predictedPerformance.toFixed(3),
+              // A candidate a policy rules out (auto's "always X" predicts −∞ for the others) or cannot score: "—".
+              Number.isFinite(r.predictedPerformance) ? r.predictedPerformance.toFixed(3) : "—",
               `$${r.predictedCost.toExponential(2)}`,
-              r.score.toPrecision(4),
+              Number.isFinite(r.score) ? r.score.toPrecision(4) : "—",
               r.reason,
             ]),
           ),
